@@ -1,0 +1,7 @@
+import { ProviderCredential } from './ProviderCredential';
+
+export class ByokAnthropicApi extends ProviderCredential {
+	constructor() {
+		super('anthropic');
+	}
+}

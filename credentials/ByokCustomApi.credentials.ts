@@ -1,0 +1,7 @@
+import { ProviderCredential } from './ProviderCredential';
+
+export class ByokCustomApi extends ProviderCredential {
+	constructor() {
+		super('custom');
+	}
+}

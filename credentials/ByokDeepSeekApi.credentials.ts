@@ -1,0 +1,7 @@
+import { ProviderCredential } from './ProviderCredential';
+
+export class ByokDeepSeekApi extends ProviderCredential {
+	constructor() {
+		super('deepseek');
+	}
+}

@@ -1,0 +1,7 @@
+import { ProviderCredential } from './ProviderCredential';
+
+export class ByokGeminiApi extends ProviderCredential {
+	constructor() {
+		super('gemini');
+	}
+}

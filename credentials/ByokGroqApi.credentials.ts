@@ -1,0 +1,7 @@
+import { ProviderCredential } from './ProviderCredential';
+
+export class ByokGroqApi extends ProviderCredential {
+	constructor() {
+		super('groq');
+	}
+}

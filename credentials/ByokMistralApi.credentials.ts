@@ -1,0 +1,7 @@
+import { ProviderCredential } from './ProviderCredential';
+
+export class ByokMistralApi extends ProviderCredential {
+	constructor() {
+		super('mistral');
+	}
+}

@@ -1,0 +1,7 @@
+import { ProviderCredential } from './ProviderCredential';
+
+export class ByokMoonshotApi extends ProviderCredential {
+	constructor() {
+		super('moonshot');
+	}
+}

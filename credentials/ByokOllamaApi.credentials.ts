@@ -1,0 +1,7 @@
+import { ProviderCredential } from './ProviderCredential';
+
+export class ByokOllamaApi extends ProviderCredential {
+	constructor() {
+		super('ollama');
+	}
+}

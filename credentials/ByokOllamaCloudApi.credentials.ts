@@ -1,0 +1,7 @@
+import { ProviderCredential } from './ProviderCredential';
+
+export class ByokOllamaCloudApi extends ProviderCredential {
+	constructor() {
+		super('ollamaCloud');
+	}
+}

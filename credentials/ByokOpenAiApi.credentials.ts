@@ -1,0 +1,7 @@
+import { ProviderCredential } from './ProviderCredential';
+
+export class ByokOpenAiApi extends ProviderCredential {
+	constructor() {
+		super('openai');
+	}
+}

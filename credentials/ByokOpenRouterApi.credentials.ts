@@ -1,0 +1,7 @@
+import { ProviderCredential } from './ProviderCredential';
+
+export class ByokOpenRouterApi extends ProviderCredential {
+	constructor() {
+		super('openrouter');
+	}
+}

@@ -1,0 +1,7 @@
+import { ProviderCredential } from './ProviderCredential';
+
+export class ByokTogetherApi extends ProviderCredential {
+	constructor() {
+		super('together');
+	}
+}

@@ -1,0 +1,7 @@
+import { ProviderCredential } from './ProviderCredential';
+
+export class ByokXAiApi extends ProviderCredential {
+	constructor() {
+		super('xai');
+	}
+}

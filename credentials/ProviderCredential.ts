@@ -1,0 +1,71 @@
+import type { IAuthenticateGeneric, ICredentialType, Icon, INodeProperties } from 'n8n-workflow';
+import { getProvider } from '../nodes/llm/catalog';
+
+/**
+ * Every provider credential is this class filled from one catalog row, so the 13 credential
+ * files only name their provider. The Test button is the BYOK nodes' `byokCredentialTest`
+ * (a real GET {baseUrl}/models that reports the provider's own error message).
+ */
+export abstract class ProviderCredential implements ICredentialType {
+	name: string;
+	displayName: string;
+	documentationUrl: string;
+	icon: Icon = { light: 'file:../nodes/ByokChat/byok.svg', dark: 'file:../nodes/ByokChat/byok.dark.svg' };
+	properties: INodeProperties[];
+	authenticate: IAuthenticateGeneric = {
+		type: 'generic',
+		properties: {
+			headers: { Authorization: '={{$credentials.apiKey ? "Bearer " + $credentials.apiKey : undefined}}' },
+		},
+	};
+
+	constructor(providerId: string) {
+		const provider = getProvider(providerId);
+		this.name = provider.credentialType;
+		this.displayName = `BYOK ${provider.name} API`;
+		this.documentationUrl = provider.docsUrl;
+		const limit = (name: string, displayName: string, description: string): INodeProperties => ({
+			displayName,
+			name,
+			type: 'number',
+			typeOptions: { minValue: 0 },
+			default: 0,
+			description: `${description} Shared by every workflow and node that uses this credential. 0 or empty = no limit.`,
+		});
+		this.properties = [
+			{
+				displayName: 'API Key',
+				name: 'apiKey',
+				type: 'string',
+				typeOptions: { password: true },
+				required: provider.apiKeyRequired,
+				default: '',
+				description: provider.apiKeyRequired
+					? `Your ${provider.name} API key`
+					: 'Only needed if the server asks for one; leave empty otherwise',
+			},
+			{
+				displayName: 'Base URL',
+				name: 'baseUrl',
+				type: 'string',
+				required: true,
+				default: provider.defaultBaseUrl,
+				placeholder: provider.defaultBaseUrl || 'http://localhost:1234/v1',
+				description: 'The OpenAI-compatible API root; requests go to {Base URL}/chat/completions and {Base URL}/models',
+			},
+			...(provider.headerFields ?? []).map(
+				(field): INodeProperties => ({
+					displayName: field.displayName,
+					name: field.name,
+					type: 'string',
+					default: '',
+					placeholder: field.placeholder,
+					description: field.description,
+				}),
+			),
+			limit('requestsPerMinute', 'Requests per Minute', 'Most requests this key may send in any 60-second window.'),
+			limit('requestsPerDay', 'Requests per Day', 'Most requests this key may send per day.'),
+			limit('maxConcurrent', 'Max Concurrent Requests', 'Most requests this key may have in flight at once.'),
+		];
+	}
+}

@@ -1,0 +1,215 @@
+/**
+ * The one error taxonomy. Every failure of a provider call is classed here, once, from the HTTP
+ * status, the provider's error code/type and its message. The class decides the action; nothing
+ * else in the package looks at status codes.
+ */
+import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
+
+/** One call to one candidate, as reported in output metadata and errors. Never holds prompt content or keys. */
+export interface Attempt {
+	provider: string;
+	model: string;
+	outcome: 'ok' | ErrorKind;
+	status?: number;
+	/** Time spent waiting before this attempt (backoff, Retry-After, rate-limit slot). */
+	waitedMs: number;
+	durationMs: number;
+}
+
+export type ErrorKind =
+	| 'rate_limited'
+	| 'quota_exhausted'
+	| 'auth'
+	| 'model_not_found'
+	| 'context_length'
+	| 'content_policy'
+	| 'bad_request'
+	| 'server'
+	| 'timeout'
+	| 'connection'
+	| 'invalid_response'
+	| 'invalid_output'
+	| 'cancelled';
+
+/** What the engine does next for each class (see README "Errors and what happens next"). */
+export type ErrorAction = 'retry' | 'next_candidate' | 'next_other_model' | 'fail';
+
+export const ERROR_ACTIONS: Record<ErrorKind, ErrorAction> = {
+	rate_limited: 'retry',
+	server: 'retry',
+	timeout: 'retry',
+	connection: 'retry',
+	invalid_response: 'retry',
+	quota_exhausted: 'next_candidate',
+	auth: 'next_candidate',
+	model_not_found: 'next_candidate',
+	context_length: 'next_other_model',
+	invalid_output: 'next_candidate',
+	content_policy: 'fail',
+	bad_request: 'fail',
+	cancelled: 'fail',
+};
+
+/** One line per class, shown to the user after the provider's own message. */
+const HINTS: Record<ErrorKind, string> = {
+	rate_limited: 'The provider is rate limiting this key. Lower the concurrency or set the key\'s limits on the credential.',
+	quota_exhausted: 'The key has run out of quota or credit. Top up the account or add a fallback.',
+	auth: 'The provider rejected the API key. Check the key in the credential (and that it may use this model).',
+	model_not_found: 'The provider does not know this model. Pick one from the list or check its exact ID.',
+	context_length: 'The request is longer than the model\'s context window. Shorten the input or use a model with a larger context.',
+	content_policy: 'The provider refused the request under its content policy.',
+	bad_request: 'The provider rejected the request. Check the options sent (see the message).',
+	server: 'The provider had a server error. Try again later or add a fallback.',
+	timeout: 'No answer within the timeout. Raise the Timeout option for slow models, or check the base URL.',
+	connection: 'Could not reach the provider. Check the base URL and that the server is running.',
+	invalid_response: 'The provider answered with something that is not a chat completion. Check that the base URL points at an OpenAI-compatible API (it usually ends in /v1).',
+	invalid_output: 'The model\'s answer did not match the requested JSON format, even after one repair attempt.',
+	cancelled: 'The execution was cancelled.',
+};
+
+export class LlmError extends Error {
+	readonly kind: ErrorKind;
+	readonly status?: number;
+	readonly code?: string;
+	/** The provider's own words, HTML stripped and shortened. */
+	readonly providerMessage: string;
+	/** From Retry-After / retry-after-ms, when the provider sent one. */
+	readonly retryAfterMs?: number;
+	/** Every attempt made before giving up; set by the dispatcher. */
+	attempts: Attempt[] = [];
+
+	constructor(
+		kind: ErrorKind,
+		providerMessage: string,
+		extra: { status?: number; code?: string; retryAfterMs?: number } = {},
+	) {
+		super(providerMessage);
+		this.name = 'LlmError';
+		this.kind = kind;
+		this.providerMessage = providerMessage;
+		this.status = extra.status;
+		this.code = extra.code;
+		this.retryAfterMs = extra.retryAfterMs;
+	}
+
+	get action(): ErrorAction {
+		return ERROR_ACTIONS[this.kind];
+	}
+
+	get hint(): string {
+		return HINTS[this.kind];
+	}
+}
+
+const CONTEXT_LENGTH =
+	/context[_ ]length|context window|maximum context|too many tokens|prompt is too long|input is too long|exceeds? the (maximum|max)|reduce the length|token limit|maximum number of tokens|n_ctx|exceed_context_size/i;
+const QUOTA = /insufficient_quota|quota|billing|credit|balance|payment required|exceeded your current/i;
+const CONTENT_POLICY = /content[_ ]?(policy|filter|management)|safety|moderation|flagged/i;
+const MODEL_NOT_FOUND = /model/i;
+
+/** Parses Retry-After (seconds or an HTTP date) and retry-after-ms. */
+export function parseRetryAfter(headers: { get(name: string): string | null } | undefined, now = Date.now()): number | undefined {
+	if (!headers) return undefined;
+	const ms = headers.get('retry-after-ms');
+	if (ms && Number.isFinite(Number(ms))) return Math.max(0, Number(ms));
+	const value = headers.get('retry-after');
+	if (!value) return undefined;
+	if (/^\s*\d+(\.\d+)?\s*$/.test(value)) return Math.max(0, Number(value) * 1000);
+	const date = Date.parse(value);
+	return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/** The provider's message from whatever error body shape it uses, as plain short text. */
+function providerText(error: unknown, fallback: string): string {
+	let text: unknown = fallback;
+	if (typeof error === 'string') text = error;
+	else if (error && typeof error === 'object') {
+		const body = error as Record<string, unknown>;
+		text = body.message ?? (typeof body.error === 'string' ? body.error : undefined) ?? JSON.stringify(body);
+	}
+	return plainText(typeof text === 'string' ? text : JSON.stringify(text));
+}
+
+/** Strips HTML and shortens, so an nginx error page becomes a readable line. */
+export function plainText(text: string, max = 300): string {
+	const isHtml = /<\/?(html|head|body|h1|title|center)[\s>]/i.test(text);
+	let out = isHtml ? text.replace(/<(script|style)[\s\S]*?<\/\1>/gi, ' ').replace(/<[^>]+>/g, ' ') : text;
+	out = out.replace(/\s+/g, ' ').trim();
+	if (isHtml) out = `HTML page: ${out}`;
+	return out.length > max ? `${out.slice(0, max)}...` : out;
+}
+
+function codeOf(err: APIError): string {
+	const body = err.error as Record<string, unknown> | undefined;
+	return [err.code, err.type, typeof body?.status === 'string' ? body.status : undefined]
+		.filter((v) => typeof v === 'string' && v.length > 0)
+		.join(' ');
+}
+
+function kindOfStatus(status: number, code: string, message: string): ErrorKind {
+	const text = `${code} ${message}`;
+	if (status === 402) return 'quota_exhausted';
+	if (status === 429) return QUOTA.test(code) || /insufficient_quota|exceeded your current quota|billing/i.test(message) ? 'quota_exhausted' : 'rate_limited';
+	if (status === 401 || status === 403) return CONTENT_POLICY.test(code) ? 'content_policy' : 'auth';
+	if (status === 404) return MODEL_NOT_FOUND.test(text) || code.includes('not_found') ? 'model_not_found' : 'bad_request';
+	if (status === 408) return 'timeout';
+	if (status === 413) return 'context_length';
+	if (status >= 500) return 'server';
+	if (status >= 400) {
+		if (CONTEXT_LENGTH.test(text)) return 'context_length';
+		if (CONTENT_POLICY.test(code) || /content policy|safety system|flagged/i.test(message)) return 'content_policy';
+		return 'bad_request';
+	}
+	return 'invalid_response';
+}
+
+/** Classes any error thrown while calling a provider. Already-classed errors pass through. */
+export function classify(err: unknown): LlmError {
+	if (err instanceof LlmError) return err;
+	if (err instanceof APIUserAbortError) return new LlmError('cancelled', 'The request was cancelled.');
+	if (err instanceof APIConnectionTimeoutError) return new LlmError('timeout', 'The provider did not answer within the timeout.');
+	if (err instanceof APIConnectionError) {
+		const cause = (err as { cause?: { code?: string; cause?: { code?: string }; message?: string } }).cause;
+		const code = cause?.code ?? cause?.cause?.code;
+		return new LlmError('connection', `Connection failed${code ? ` (${code})` : ''}: ${cause?.message ?? err.message}`, { code });
+	}
+	if (err instanceof APIError && err.status) {
+		const code = codeOf(err);
+		const message = providerText(err.error, err.message.replace(/^\d{3}\s*/, ''));
+		const kind = kindOfStatus(err.status, code, message);
+		return new LlmError(kind, message || `HTTP ${err.status}`, {
+			status: err.status,
+			code: code || undefined,
+			retryAfterMs: parseRetryAfter(err.headers as { get(name: string): string | null } | undefined),
+		});
+	}
+	if (err instanceof SyntaxError) return new LlmError('invalid_response', `The provider's answer is not valid JSON: ${err.message}`);
+	const e = err as { name?: string; message?: string; code?: string; cause?: { code?: string; message?: string } };
+	const code = e?.code ?? e?.cause?.code;
+	if (e?.name === 'AbortError') return new LlmError('cancelled', 'The request was cancelled.');
+	if (code || /terminated|socket|ECONN|EPIPE|fetch failed/i.test(e?.message ?? '')) {
+		// A reset while reading the body surfaces from fetch as "terminated" with the socket error as cause.
+		return new LlmError('connection', `Connection failed${code ? ` (${code})` : ''}: ${e?.cause?.message ?? e?.message}`, { code });
+	}
+	return new LlmError('invalid_response', e?.message ?? String(err));
+}
+
+/** Replaces every secret (and any Bearer token) in a text. Used on every message leaving the engine. */
+export function redact(text: string, secrets: Array<string | undefined>): string {
+	let out = text;
+	for (const secret of secrets) {
+		if (secret && secret.length >= 4) out = out.split(secret).join('***');
+	}
+	return out.replace(/Bearer\s+[A-Za-z0-9._~+/=-]{8,}/g, 'Bearer ***');
+}
+
+/** A problem with what the user configured or sent (a field, a value): never retried, never falls back. */
+export class InputError extends Error {
+	constructor(
+		readonly field: string,
+		message: string,
+	) {
+		super(message);
+		this.name = 'InputError';
+	}
+}

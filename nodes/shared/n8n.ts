@@ -1,0 +1,149 @@
+/**
+ * What every BYOK node shares at the n8n boundary: the provider and model parameters, the live
+ * model list, the credential Test, reading a credential into a connection, and turning engine
+ * errors into n8n errors. The engine (../llm) knows nothing of n8n; this file is the bridge.
+ */
+import {
+	NodeApiError,
+	NodeOperationError,
+	type ICredentialsDecrypted,
+	type ICredentialTestFunctions,
+	type IDataObject,
+	type IExecuteFunctions,
+	type ILoadOptionsFunctions,
+	type INode,
+	type INodeCredentialDescription,
+	type INodeCredentialTestResult,
+	type INodeListSearchResult,
+	type INodeProperties,
+	type JsonObject,
+} from 'n8n-workflow';
+import { getProvider, PROVIDERS } from '../llm/catalog';
+import { connectionFromCredential, listModels, type Connection } from '../llm/client';
+import { InputError, LlmError, redact } from '../llm/errors';
+
+export const providerProperty: INodeProperties = {
+	displayName: 'Provider',
+	name: 'provider',
+	type: 'options',
+	noDataExpression: true,
+	options: PROVIDERS.map((p) => ({ name: p.name, value: p.id, description: p.defaultBaseUrl || 'Any OpenAI-compatible URL' })),
+	default: 'openai',
+	description: 'Who answers. Each provider has its own credential holding your key, its base URL and its limits.',
+};
+
+export const modelProperty: INodeProperties = {
+	displayName: 'Model',
+	name: 'model',
+	type: 'resourceLocator',
+	default: { mode: 'list', value: '' },
+	required: true,
+	description: 'The model to call, from the provider\'s live list or by ID',
+	modes: [
+		{
+			displayName: 'From List',
+			name: 'list',
+			type: 'list',
+			typeOptions: { searchListMethod: 'searchModels', searchable: true },
+		},
+		{
+			displayName: 'By ID',
+			name: 'id',
+			type: 'string',
+			placeholder: 'e.g. gpt-4.1-mini',
+		},
+	],
+};
+
+export const providerCredentials: INodeCredentialDescription[] = PROVIDERS.map((p) => ({
+	name: p.credentialType,
+	required: true,
+	testedBy: 'byokCredentialTest',
+	displayOptions: { show: { provider: [p.id] } },
+}));
+
+/** Loads the node's credential for a provider as an engine connection. */
+export async function connectionFor(ctx: IExecuteFunctions | ILoadOptionsFunctions, providerId: string, itemIndex = 0): Promise<Connection> {
+	const provider = getProvider(providerId);
+	const data = (await (ctx as IExecuteFunctions).getCredentials(provider.credentialType, itemIndex)) as IDataObject;
+	const node = ctx.getNode();
+	const credentialId = node.credentials?.[provider.credentialType]?.id ?? `${node.id}:${provider.credentialType}`;
+	return connectionFromCredential(providerId, data, String(credentialId));
+}
+
+/** The model list for the node's provider, filtered by what the user typed. No name filtering otherwise. */
+export async function searchModels(this: ILoadOptionsFunctions, filter?: string): Promise<INodeListSearchResult> {
+	const providerId = this.getNodeParameter('provider') as string;
+	let connection: Connection | undefined;
+	try {
+		connection = await connectionFor(this, providerId);
+		const ids = await listModels(connection);
+		const needle = (filter ?? '').trim().toLowerCase();
+		const results = ids.filter((id) => !needle || id.toLowerCase().includes(needle)).map((id) => ({ name: id, value: id }));
+		return { results };
+	} catch (err) {
+		throw toNodeError(this.getNode(), err, undefined, connection?.apiKey);
+	}
+}
+
+/** The credential's Test button: a real `GET {baseUrl}/models`, reporting the provider's own error. */
+export async function byokCredentialTest(
+	this: ICredentialTestFunctions,
+	credential: ICredentialsDecrypted,
+): Promise<INodeCredentialTestResult> {
+	const provider = PROVIDERS.find((p) => p.credentialType === credential.type);
+	if (!provider) return { status: 'Error', message: `Unknown credential type ${credential.type}` };
+	const data = (credential.data ?? {}) as IDataObject;
+	try {
+		const ids = await listModels(connectionFromCredential(provider.id, data), 20_000);
+		return { status: 'OK', message: `Connection successful: ${ids.length} model${ids.length === 1 ? '' : 's'} available` };
+	} catch (err) {
+		return { status: 'Error', message: redact(describeError(err), [String(data.apiKey ?? '')]) };
+	}
+}
+
+/** "HTTP 401: <provider's message>" style text for any engine error. */
+export function describeError(err: unknown): string {
+	if (err instanceof LlmError) return `${err.status ? `HTTP ${err.status}: ` : ''}${err.providerMessage}`;
+	return err instanceof Error ? err.message : String(err);
+}
+
+function attemptsSummary(err: LlmError): string {
+	if (err.attempts.length <= 1) return '';
+	return ` Attempts: ${err.attempts.map((a) => `${a.provider}/${a.model} -> ${a.outcome}${a.status ? ` ${a.status}` : ''}`).join(', ')}.`;
+}
+
+/** The one place engine errors become n8n errors. Messages are redacted of the key. */
+export function toNodeError(node: INode, err: unknown, itemIndex: number | undefined, ...secrets: Array<string | undefined>) {
+	if (err instanceof NodeApiError || err instanceof NodeOperationError) return err;
+	if (err instanceof InputError) {
+		return new NodeOperationError(node, redact(err.message, secrets), {
+			itemIndex,
+			description: `Check the "${err.field}" field${itemIndex === undefined ? '' : ` for item ${itemIndex}`}.`,
+		});
+	}
+	if (err instanceof LlmError) {
+		const message = redact(`${describeError(err)}`, secrets);
+		const response: JsonObject = { message, kind: err.kind, ...(err.status ? { status: err.status } : {}) };
+		return new NodeApiError(node, response, {
+			message,
+			description: redact(`${err.hint}${attemptsSummary(err)}`, secrets),
+			httpCode: err.status ? String(err.status) : undefined,
+			itemIndex,
+		});
+	}
+	return new NodeOperationError(node, redact(describeError(err), secrets), { itemIndex });
+}
+
+/** The JSON of an error item under "Continue On Fail": what failed and why, never the key. */
+export function errorItemJson(error: Error & { description?: string | null }, err: unknown): IDataObject {
+	const json: IDataObject = { error: error.message };
+	if (error.description) json.description = error.description;
+	if (err instanceof LlmError) {
+		json.errorKind = err.kind;
+		if (err.status) json.status = err.status;
+		if (err.attempts.length) json.attempts = err.attempts as unknown as IDataObject[];
+	}
+	if (err instanceof InputError) json.field = err.field;
+	return json;
+}

@@ -1,0 +1,148 @@
+'use strict';
+/**
+ * A fake OpenAI-compatible provider on 127.0.0.1 (random port) for tests, e2e and benchmarks.
+ * It records every request and answers by script: each test says what the next request(s) get
+ * (status, headers, body, delay, hang, connection reset, HTML, invalid JSON, SSE stream).
+ * Without a script, /chat/completions answers "echo: <last user text>" and /models lists `models`.
+ *
+ * Plain JavaScript on purpose: it is used by jest, by the e2e runner and by bench/ alike.
+ */
+const http = require('node:http');
+
+/** A default completion for a request body. */
+function completion(body, content, extra = {}) {
+	return {
+		id: 'chatcmpl-fake',
+		object: 'chat.completion',
+		created: Math.floor(Date.now() / 1000),
+		model: body.model,
+		choices: [{ index: 0, message: { role: 'assistant', content, ...extra.message }, finish_reason: extra.finishReason ?? 'stop' }],
+		usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 },
+	};
+}
+
+function lastUserText(body) {
+	const users = (body.messages ?? []).filter((m) => m.role === 'user');
+	const last = users[users.length - 1];
+	if (!last) return '';
+	if (typeof last.content === 'string') return last.content;
+	return (last.content ?? []).filter((p) => p.type === 'text').map((p) => p.text).join('');
+}
+
+async function startFakeProvider({ models = ['fake-small', 'fake-large', 'fake-vision'], port = 0 } = {}) {
+	const requests = [];
+	/** Steps for the next requests, in order; each is consumed once. */
+	const queue = [];
+	/** Called for a request when the queue is empty; returns a step or undefined for the default. */
+	let handler;
+	const sockets = new Set();
+	let inFlight = 0;
+	let maxInFlight = 0;
+
+	const server = http.createServer((req, res) => {
+		const chunks = [];
+		req.on('data', (c) => chunks.push(c));
+		req.on('end', () => {
+			const raw = Buffer.concat(chunks).toString('utf8');
+			let body;
+			try {
+				body = raw ? JSON.parse(raw) : undefined;
+			} catch {
+				body = raw;
+			}
+			const path = req.url.replace(/\?.*$/, '');
+			const record = { method: req.method, path, url: req.url, headers: req.headers, body, at: Date.now() };
+			requests.push(record);
+			const step = queue.shift() ?? (handler ? handler(record) : undefined) ?? {};
+			inFlight++;
+			maxInFlight = Math.max(maxInFlight, inFlight);
+			let finished = false;
+			const done = () => {
+				if (!finished) {
+					finished = true;
+					inFlight--;
+				}
+			};
+			res.on('close', done);
+			const go = () => respond(req, res, record, step);
+			if (step.delayMs) setTimeout(go, step.delayMs);
+			else go();
+		});
+	});
+
+	function respond(req, res, record, step) {
+		if (step.hang) return; // never answer; the client's timeout must fire
+		if (step.reset) return req.socket.destroy();
+		const headers = { ...(step.headers ?? {}) };
+		let status = step.status ?? 200;
+		let payload = step.body;
+		if (payload === undefined) {
+			if (record.path.endsWith('/models')) payload = { object: 'list', data: models.map((id) => ({ id, object: 'model', owned_by: 'fake' })) };
+			else if (record.path.endsWith('/chat/completions')) payload = completion(record.body ?? {}, `echo: ${lastUserText(record.body ?? {})}`);
+			else {
+				status = 404;
+				payload = { error: { message: `No route ${record.path}`, type: 'not_found' } };
+			}
+		}
+		if (typeof payload === 'function') payload = payload(record.body ?? {}, record);
+		if (step.stream) {
+			res.writeHead(status, { 'content-type': 'text/event-stream', ...headers });
+			for (const chunk of step.stream) res.write(`data: ${JSON.stringify(chunk)}\n\n`);
+			return res.end('data: [DONE]\n\n');
+		}
+		const text = typeof payload === 'string' ? payload : JSON.stringify(payload);
+		if (!headers['content-type']) headers['content-type'] = typeof payload === 'string' && !step.json ? 'text/html' : 'application/json';
+		if (step.resetMidBody) {
+			res.writeHead(status, { ...headers, 'content-length': String(Buffer.byteLength(text) + 100) });
+			res.write(text.slice(0, Math.floor(text.length / 2)));
+			return setTimeout(() => req.socket.destroy(), 20);
+		}
+		res.writeHead(status, headers);
+		res.end(text);
+	}
+
+	server.on('connection', (s) => {
+		sockets.add(s);
+		s.on('close', () => sockets.delete(s));
+	});
+	await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
+	const url = `http://127.0.0.1:${server.address().port}`;
+
+	return {
+		url,
+		/** The OpenAI-compatible base URL. */
+		baseUrl: `${url}/v1`,
+		requests,
+		get chatRequests() {
+			return requests.filter((r) => r.path.endsWith('/chat/completions'));
+		},
+		get maxInFlight() {
+			return maxInFlight;
+		},
+		/** Queue one or more steps for the next requests. */
+		enqueue(...steps) {
+			queue.push(...steps);
+		},
+		/** Decide per request (after the queue is used up). */
+		setHandler(fn) {
+			handler = fn;
+		},
+		reset() {
+			requests.length = 0;
+			queue.length = 0;
+			handler = undefined;
+			maxInFlight = 0;
+		},
+		async close() {
+			for (const s of sockets) s.destroy();
+			await new Promise((resolve) => server.close(resolve));
+		},
+	};
+}
+
+module.exports = { startFakeProvider, completion, lastUserText };
+
+if (require.main === module) {
+	// Standalone: `node test/fake-provider.js [port]` prints its base URL and echoes.
+	startFakeProvider({ port: Number(process.argv[2] ?? 0) }).then((fake) => console.log(fake.baseUrl));
+}

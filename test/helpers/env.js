@@ -1,0 +1,7 @@
+// n8n-core writes $N8N_USER_FOLDER/.n8n/config when it loads: keep that out of the home folder.
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+if (!process.env.N8N_USER_FOLDER) {
+	process.env.N8N_USER_FOLDER = fs.mkdtempSync(path.join(os.tmpdir(), 'byok-n8n-'));
+}

@@ -1,0 +1,167 @@
+/**
+ * Runs real workflow JSON through n8n-core's WorkflowExecute in-process, with the package's real
+ * node and credential classes (recipe in shared/REAL-N8N.md). Credentials are plain data by id.
+ */
+import { ExecutionLifecycleHooks, WorkflowExecute } from 'n8n-core';
+import {
+	ICredentialsHelper,
+	NodeConnectionTypes,
+	NodeHelpers,
+	Workflow,
+	type ICredentialDataDecryptedObject,
+	type ICredentials,
+	type IExecuteFunctions,
+	type IHttpRequestOptions,
+	type INodeCredentialsDetails,
+	type INodeExecutionData,
+	type INodeType,
+	type INodeTypeDescription,
+	type INodeTypes,
+	type IRun,
+	type IWorkflowBase,
+	type IWorkflowExecuteAdditionalData,
+	type WorkflowParameters,
+} from 'n8n-workflow';
+import { ByokChat } from '../../nodes/ByokChat/ByokChat.node';
+
+/** A start node that emits the items in its `items` parameter (json and optional binary). */
+class TestItems implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Test Items',
+		name: 'testItems',
+		group: ['trigger'],
+		version: 1,
+		description: 'Emits fixed items',
+		defaults: { name: 'Items' },
+		inputs: [],
+		outputs: [NodeConnectionTypes.Main],
+		properties: [{ displayName: 'Items', name: 'items', type: 'json', default: '[]' }],
+	};
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		const raw = this.getNodeParameter('items', 0) as unknown;
+		const items = (typeof raw === 'string' ? JSON.parse(raw) : raw) as INodeExecutionData[];
+		return [items.map((item) => ({ json: item.json ?? {}, binary: item.binary }))];
+	}
+}
+
+const types: Record<string, INodeType> = {
+	'n8n-nodes-byok.byokChat': new ByokChat(),
+	'test.items': new TestItems(),
+};
+
+const nodeTypes: INodeTypes = {
+	getByName: (type) => types[type],
+	getByNameAndVersion: (type, version) => NodeHelpers.getVersionedNodeType(types[type], version),
+	getKnownTypes: () => ({}),
+} as INodeTypes;
+
+class TestCredentialsHelper extends ICredentialsHelper {
+	constructor(private readonly byId: Record<string, ICredentialDataDecryptedObject>) {
+		super();
+	}
+	getParentTypes(): string[] {
+		return [];
+	}
+	isCredentialUsableByNode(): boolean {
+		return true;
+	}
+	async authenticate(_c: ICredentialDataDecryptedObject, _t: string, options: IHttpRequestOptions): Promise<IHttpRequestOptions> {
+		return options;
+	}
+	async preAuthentication() {
+		return undefined;
+	}
+	async runPreAuthentication() {
+		return undefined;
+	}
+	async getCredentials(): Promise<ICredentials> {
+		throw new Error('not used');
+	}
+	async getDecrypted(_a: IWorkflowExecuteAdditionalData, details: INodeCredentialsDetails): Promise<ICredentialDataDecryptedObject> {
+		const data = details.id ? this.byId[details.id] : undefined;
+		if (!data) throw new Error(`Test credential ${details.id} not found`);
+		return { ...data };
+	}
+	async updateCredentials() {}
+	async updateCredentialsOauthTokenData() {}
+	getCredentialsProperties() {
+		return [];
+	}
+}
+
+export interface TestWorkflow {
+	nodes: WorkflowParameters['nodes'];
+	connections: WorkflowParameters['connections'];
+}
+
+let executionCounter = 0;
+
+/** Runs a workflow to the end and returns n8n's run data. */
+export async function runWorkflow(workflowJson: TestWorkflow, credentials: Record<string, ICredentialDataDecryptedObject>): Promise<IRun> {
+	const workflow = new Workflow({ id: 'test', nodes: workflowJson.nodes, connections: workflowJson.connections, active: false, nodeTypes });
+	const executionId = String(++executionCounter);
+	const workflowData = { id: 'test', name: 'test', nodes: workflowJson.nodes, connections: workflowJson.connections, active: false } as unknown as IWorkflowBase;
+	const hooks = new ExecutionLifecycleHooks('manual', executionId, workflowData);
+	const finished = new Promise<IRun>((resolve) => hooks.addHandler('workflowExecuteAfter', (run) => resolve(run)));
+	const additionalData = {
+		executionId,
+		hooks,
+		variables: {},
+		credentialsHelper: new TestCredentialsHelper(credentials),
+		restApiUrl: 'http://localhost:5678/rest',
+		instanceBaseUrl: 'http://localhost:5678/',
+		webhookBaseUrl: 'http://localhost:5678/webhook',
+		webhookWaitingBaseUrl: 'http://localhost:5678/webhook-waiting',
+		webhookTestBaseUrl: 'http://localhost:5678/webhook-test',
+		formWaitingBaseUrl: 'http://localhost:5678/form-waiting',
+		currentNodeParameters: undefined,
+		userId: 'test-user',
+	} as unknown as IWorkflowExecuteAdditionalData;
+	const execution = new WorkflowExecute(additionalData, 'manual');
+	await execution.run({ workflow, startNode: workflow.getNode(workflowJson.nodes[0].name) ?? undefined });
+	return await finished;
+}
+
+export interface ChatWorkflowOptions {
+	items?: Array<{ json: Record<string, unknown>; binary?: Record<string, unknown> }>;
+	parameters: Record<string, unknown>;
+	credentialType?: string;
+	credentialId?: string;
+	continueOnFail?: boolean;
+}
+
+/** A two-node workflow: Items -> BYOK Chat. */
+export function chatWorkflow(options: ChatWorkflowOptions): TestWorkflow {
+	const credentialType = options.credentialType ?? 'byokCustomApi';
+	return {
+		nodes: [
+			{
+				id: 'items',
+				name: 'Items',
+				type: 'test.items',
+				typeVersion: 1,
+				position: [0, 0],
+				parameters: { items: JSON.stringify(options.items ?? [{ json: {} }]) },
+			},
+			{
+				id: 'chat',
+				name: 'BYOK Chat',
+				type: 'n8n-nodes-byok.byokChat',
+				typeVersion: 1,
+				position: [200, 0],
+				parameters: options.parameters,
+				credentials: { [credentialType]: { id: options.credentialId ?? 'cred-1', name: 'Test credential' } },
+				...(options.continueOnFail ? { onError: 'continueRegularOutput' as const } : {}),
+			},
+		],
+		connections: { Items: { main: [[{ node: 'BYOK Chat', type: NodeConnectionTypes.Main, index: 0 }]] } },
+	};
+}
+
+/** The main output items of a node, or the run's error. */
+export function nodeOutput(run: IRun, nodeName = 'BYOK Chat'): { items: INodeExecutionData[]; error?: Error & Record<string, unknown> } {
+	const task = run.data.resultData.runData[nodeName]?.[0];
+	const error = (task?.error ?? run.data.resultData.error) as (Error & Record<string, unknown>) | undefined;
+	return { items: task?.data?.main?.[0] ?? [], error };
+}
