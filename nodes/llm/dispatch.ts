@@ -54,13 +54,18 @@ type AnswerMessage = Completion['choices'][number]['message'] & { reasoning_cont
 
 /** One HTTP call; anything that is not a usable completion becomes an LlmError. */
 async function callOnce(candidate: Candidate, body: Record<string, unknown>, settings: CallSettings): Promise<Completion> {
+	// Our own deadline rather than only the SDK's, so a timeout is told apart from a cancel for certain.
+	const deadline = AbortSignal.timeout(settings.timeoutMs);
+	const signal = settings.signal ? AbortSignal.any([settings.signal, deadline]) : deadline;
 	let completion: unknown;
 	try {
 		completion = await clientFor(candidate.connection).chat.completions.create(
 			body as unknown as OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming,
-			{ timeout: settings.timeoutMs, signal: settings.signal },
+			{ signal, timeout: settings.timeoutMs + 1000 },
 		);
 	} catch (err) {
+		if (settings.signal?.aborted) throw new LlmError('cancelled', 'The execution was cancelled.');
+		if (deadline.aborted) throw new LlmError('timeout', `No answer within ${Math.round(settings.timeoutMs / 1000)} s.`);
 		throw classify(err);
 	}
 	const choices = (completion as Completion | null)?.choices;

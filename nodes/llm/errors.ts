@@ -167,12 +167,8 @@ function kindOfStatus(status: number, code: string, message: string): ErrorKind 
 export function classify(err: unknown): LlmError {
 	if (err instanceof LlmError) return err;
 	if (err instanceof APIUserAbortError) return new LlmError('cancelled', 'The request was cancelled.');
-	if (err instanceof APIConnectionTimeoutError) return new LlmError('timeout', 'The provider did not answer within the timeout.');
-	if (err instanceof APIConnectionError) {
-		const cause = (err as { cause?: { code?: string; cause?: { code?: string }; message?: string } }).cause;
-		const code = cause?.code ?? cause?.cause?.code;
-		return new LlmError('connection', `Connection failed${code ? ` (${code})` : ''}: ${cause?.message ?? err.message}`, { code });
-	}
+	if (err instanceof APIConnectionTimeoutError) return timeoutError();
+	if (err instanceof APIConnectionError) return connectionError(err);
 	if (err instanceof APIError && err.status) {
 		const code = codeOf(err);
 		const message = providerText(err.error, err.message.replace(/^\d{3}\s*/, ''));
@@ -183,15 +179,36 @@ export function classify(err: unknown): LlmError {
 			retryAfterMs: parseRetryAfter(err.headers as { get(name: string): string | null } | undefined),
 		});
 	}
-	if (err instanceof SyntaxError) return new LlmError('invalid_response', `The provider's answer is not valid JSON: ${err.message}`);
-	const e = err as { name?: string; message?: string; code?: string; cause?: { code?: string; message?: string } };
-	const code = e?.code ?? e?.cause?.code;
-	if (e?.name === 'AbortError') return new LlmError('cancelled', 'The request was cancelled.');
-	if (code || /terminated|socket|ECONN|EPIPE|fetch failed/i.test(e?.message ?? '')) {
-		// A reset while reading the body surfaces from fetch as "terminated" with the socket error as cause.
-		return new LlmError('connection', `Connection failed${code ? ` (${code})` : ''}: ${e?.cause?.message ?? e?.message}`, { code });
+	const name = (err as { name?: string })?.name;
+	// By name, not instanceof: errors from Node's fetch may come from another realm (e.g. under jest).
+	if (name === 'SyntaxError') return new LlmError('invalid_response', `The provider's answer is not valid JSON: ${(err as Error).message}`);
+	if (name === 'AbortError') return new LlmError('cancelled', 'The request was cancelled.');
+	const { code } = rootCause(err);
+	if (code || /terminated|socket|ECONN|EPIPE|fetch failed/i.test((err as Error)?.message ?? '')) return connectionError(err);
+	return new LlmError('invalid_response', (err as Error)?.message ?? String(err));
+}
+
+function timeoutError(): LlmError {
+	return new LlmError('timeout', 'The provider did not answer within the timeout.');
+}
+
+/** The innermost cause's code and message: fetch wraps the socket error (ECONNREFUSED, ECONNRESET). */
+function rootCause(err: unknown): { code?: string; message?: string; name?: string } {
+	let current = err as { code?: unknown; message?: string; name?: string; cause?: unknown } | undefined;
+	let code: string | undefined;
+	for (let depth = 0; current && depth < 5; depth++) {
+		if (typeof current.code === 'string') code = current.code;
+		if (!current.cause || typeof current.cause !== 'object') break;
+		current = current.cause as typeof current;
 	}
-	return new LlmError('invalid_response', e?.message ?? String(err));
+	return { code, message: current?.message, name: current?.name };
+}
+
+function connectionError(err: unknown): LlmError {
+	const cause = rootCause(err);
+	// A timed-out fetch can surface as a connection error wrapping the abort.
+	if (cause.name === 'AbortError' || cause.name === 'TimeoutError' || /timed? ?out/i.test(cause.message ?? '')) return timeoutError();
+	return new LlmError('connection', `Connection failed${cause.code ? ` (${cause.code})` : ''}: ${cause.message ?? 'no answer'}`, { code: cause.code });
 }
 
 /** Replaces every secret (and any Bearer token) in a text. Used on every message leaving the engine. */

@@ -88,6 +88,8 @@ function describeIssues(error: z.ZodError, root: string): string {
 		.slice(0, 5)
 		.map((issue) => {
 			const path = issue.path.reduce<string>((acc, key) => (typeof key === 'number' ? `${acc}[${key}]` : `${acc}.${key}`), root);
+			// A union (e.g. string or parts) says only "Invalid input"; its first branch says what is wrong.
+			if (issue.code === 'invalid_union') return `${path}: ${issue.unionErrors[0]?.issues[0]?.message ?? issue.message}`;
 			if (issue.code === 'invalid_union_discriminator') return `${path}: must be one of ${issue.options.map((o) => JSON.stringify(o)).join(', ')}`;
 			return `${path}: ${issue.message}`;
 		})

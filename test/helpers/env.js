@@ -5,3 +5,4 @@ const path = require('node:path');
 if (!process.env.N8N_USER_FOLDER) {
 	process.env.N8N_USER_FOLDER = fs.mkdtempSync(path.join(os.tmpdir(), 'byok-n8n-'));
 }
+process.env.N8N_LOG_LEVEL = process.env.N8N_LOG_LEVEL || 'silent';

@@ -2,7 +2,7 @@
  * Runs real workflow JSON through n8n-core's WorkflowExecute in-process, with the package's real
  * node and credential classes (recipe in shared/REAL-N8N.md). Credentials are plain data by id.
  */
-import { ExecutionLifecycleHooks, WorkflowExecute } from 'n8n-core';
+import { ExecutionLifecycleHooks, LoadOptionsContext, WorkflowExecute } from 'n8n-core';
 import {
 	ICredentialsHelper,
 	NodeConnectionTypes,
@@ -97,14 +97,8 @@ export interface TestWorkflow {
 
 let executionCounter = 0;
 
-/** Runs a workflow to the end and returns n8n's run data. */
-export async function runWorkflow(workflowJson: TestWorkflow, credentials: Record<string, ICredentialDataDecryptedObject>): Promise<IRun> {
-	const workflow = new Workflow({ id: 'test', nodes: workflowJson.nodes, connections: workflowJson.connections, active: false, nodeTypes });
-	const executionId = String(++executionCounter);
-	const workflowData = { id: 'test', name: 'test', nodes: workflowJson.nodes, connections: workflowJson.connections, active: false } as unknown as IWorkflowBase;
-	const hooks = new ExecutionLifecycleHooks('manual', executionId, workflowData);
-	const finished = new Promise<IRun>((resolve) => hooks.addHandler('workflowExecuteAfter', (run) => resolve(run)));
-	const additionalData = {
+function additionalDataFor(credentials: Record<string, ICredentialDataDecryptedObject>, executionId: string, hooks?: ExecutionLifecycleHooks) {
+	return {
 		executionId,
 		hooks,
 		variables: {},
@@ -115,12 +109,32 @@ export async function runWorkflow(workflowJson: TestWorkflow, credentials: Recor
 		webhookWaitingBaseUrl: 'http://localhost:5678/webhook-waiting',
 		webhookTestBaseUrl: 'http://localhost:5678/webhook-test',
 		formWaitingBaseUrl: 'http://localhost:5678/form-waiting',
-		currentNodeParameters: undefined,
 		userId: 'test-user',
 	} as unknown as IWorkflowExecuteAdditionalData;
-	const execution = new WorkflowExecute(additionalData, 'manual');
+}
+
+function toWorkflow(workflowJson: TestWorkflow): Workflow {
+	return new Workflow({ id: 'test', nodes: workflowJson.nodes, connections: workflowJson.connections, active: false, nodeTypes });
+}
+
+/** Runs a workflow to the end and returns n8n's run data. */
+export async function runWorkflow(workflowJson: TestWorkflow, credentials: Record<string, ICredentialDataDecryptedObject>): Promise<IRun> {
+	const workflow = toWorkflow(workflowJson);
+	const executionId = String(++executionCounter);
+	const workflowData = { id: 'test', name: 'test', nodes: workflowJson.nodes, connections: workflowJson.connections, active: false } as unknown as IWorkflowBase;
+	const hooks = new ExecutionLifecycleHooks('manual', executionId, workflowData);
+	const finished = new Promise<IRun>((resolve) => hooks.addHandler('workflowExecuteAfter', (run) => resolve(run)));
+	const execution = new WorkflowExecute(additionalDataFor(credentials, executionId, hooks), 'manual');
 	await execution.run({ workflow, startNode: workflow.getNode(workflowJson.nodes[0].name) ?? undefined });
 	return await finished;
+}
+
+/** The context n8n gives a node's list-search and load-options methods (as the editor calls them). */
+export function loadOptionsContext(workflowJson: TestWorkflow, credentials: Record<string, ICredentialDataDecryptedObject>, nodeName = 'BYOK Chat') {
+	const workflow = toWorkflow(workflowJson);
+	const node = workflow.getNode(nodeName);
+	if (!node) throw new Error(`No node ${nodeName}`);
+	return new LoadOptionsContext(workflow, node, additionalDataFor(credentials, 'load-options'), 'parameters.model');
 }
 
 export interface ChatWorkflowOptions {
