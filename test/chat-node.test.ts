@@ -2,6 +2,7 @@
  * BYOK Chat through n8n-core's WorkflowExecute, with the real node and credential classes,
  * against the fake provider over real HTTP.
  */
+import { breakers } from '../nodes/llm/breaker';
 import { PROVIDERS } from '../nodes/llm/catalog';
 import { byokCredentialTest, searchModels } from '../nodes/shared/n8n';
 import { completion, startFakeProvider } from './fake-provider';
@@ -14,7 +15,10 @@ const KEY = 'sk-byok-test-SECRET-0123456789';
 beforeAll(async () => {
 	fake = await startFakeProvider({ models: ['zeta-model', 'alpha-model', 'gpt-4.1-mini', 'llava:13b'] });
 });
-afterEach(() => fake.reset());
+afterEach(() => {
+	fake.reset();
+	breakers.clear();
+});
 afterAll(() => fake.close());
 
 const byId = (value: string) => ({ __rl: true, mode: 'id', value });
@@ -26,7 +30,7 @@ async function runChat(parameters: Record<string, unknown>, opts: { items?: Arra
 			items: opts.items,
 			continueOnFail: opts.continueOnFail,
 			credentialType: opts.credentialType,
-			parameters: { provider: 'custom', model: byId('alpha-model'), promptType: 'simple', prompt: 'hello', options: {}, ...parameters },
+			parameters: { providers: ['custom'], model: byId('alpha-model'), promptType: 'simple', prompt: 'hello', options: {}, ...parameters },
 		}),
 		(opts.credentials ?? creds()) as never,
 	);
@@ -40,7 +44,7 @@ describe('providers and credentials', () => {
 	test.each(PROVIDERS.map((p) => [p.id, p]))('%s: credential reaches its base URL with its headers', async (_id, provider) => {
 		const baseUrl = `${fake.url}/${provider.id}/v1`;
 		const credentials = { 'cred-1': { apiKey: KEY, baseUrl, siteUrl: 'https://example.test', appName: 'My App' } };
-		const { items, error } = await runChat({ provider: provider.id }, { credentialType: provider.credentialType, credentials });
+		const { items, error } = await runChat({ providers: [provider.id] }, { credentialType: provider.credentialType, credentials });
 		expect(error).toBeUndefined();
 		expect(items[0].json).toMatchObject({ text: 'echo: hello', provider: provider.id, model: 'alpha-model' });
 		const [req] = fake.chatRequests;
@@ -55,18 +59,18 @@ describe('providers and credentials', () => {
 
 	test('OpenRouter sends the site URL and app name headers', async () => {
 		const credentials = { 'cred-1': { apiKey: KEY, baseUrl: fake.baseUrl, siteUrl: 'https://example.test', appName: 'My App' } };
-		await runChat({ provider: 'openrouter' }, { credentialType: 'byokOpenRouterApi', credentials });
+		await runChat({ providers: ['openrouter'] }, { credentialType: 'byokOpenRouterApi', credentials });
 		expect(fake.chatRequests[0].headers).toMatchObject({ 'http-referer': 'https://example.test', 'x-title': 'My App' });
 	});
 
 	test('a keyless local server (Ollama) gets no Authorization header', async () => {
-		const { items } = await runChat({ provider: 'ollama' }, { credentialType: 'byokOllamaApi', credentials: { 'cred-1': { apiKey: '', baseUrl: fake.baseUrl } } });
+		const { items } = await runChat({ providers: ['ollama'] }, { credentialType: 'byokOllamaApi', credentials: { 'cred-1': { apiKey: '', baseUrl: fake.baseUrl } } });
 		expect(items[0].json.text).toBe('echo: hello');
 		expect(fake.chatRequests[0].headers.authorization).toBeUndefined();
 	});
 
 	test('the model list comes live from /models, unfiltered, sorted and searchable', async () => {
-		const wf = chatWorkflow({ parameters: { provider: 'custom', model: byId('') } });
+		const wf = chatWorkflow({ parameters: { providers: ['custom'], model: byId('') } });
 		const ctx = loadOptionsContext(wf, creds());
 		const all = await searchModels.call(ctx);
 		expect(all.results.map((r) => r.value)).toEqual(['alpha-model', 'gpt-4.1-mini', 'llava:13b', 'zeta-model']);
@@ -78,7 +82,7 @@ describe('providers and credentials', () => {
 
 	test('the model list reports the provider\'s error without the key', async () => {
 		fake.enqueue({ status: 401, body: { error: { message: `Incorrect API key provided: ${KEY}`, code: 'invalid_api_key' } } });
-		const ctx = loadOptionsContext(chatWorkflow({ parameters: { provider: 'custom', model: byId('') } }), creds());
+		const ctx = loadOptionsContext(chatWorkflow({ parameters: { providers: ['custom'], model: byId('') } }), creds());
 		const err = await searchModels.call(ctx).catch((e: Error) => e);
 		expect(String((err as Error).message)).toContain('HTTP 401: Incorrect API key provided');
 		expect(JSON.stringify(err, Object.getOwnPropertyNames(err))).not.toContain(KEY);
@@ -321,7 +325,7 @@ describe('provider failures reach the user readably, never with the key', () => 
 		['reset mid-body', { resetMidBody: true, body: (b: { model: string }) => completion(b, 'x'.repeat(5000)) }, /Connection failed|not valid JSON/, undefined],
 	])('%s', async (_name, step, message, kind) => {
 		fake.setHandler(() => step);
-		const { items } = await runChat({}, { continueOnFail: true });
+		const { items } = await runChat({ options: { retries: 0 } }, { continueOnFail: true });
 		expect(items).toHaveLength(1);
 		expect(items[0].json.error).toMatch(message);
 		if (kind) expect(items[0].json.errorKind).toBe(kind);
@@ -330,7 +334,7 @@ describe('provider failures reach the user readably, never with the key', () => 
 
 	test('a hanging server hits the timeout option', async () => {
 		fake.setHandler(() => ({ hang: true }));
-		const { items } = await runChat({ options: { timeout: 1 } }, { continueOnFail: true });
+		const { items } = await runChat({ options: { timeout: 1, retries: 0 } }, { continueOnFail: true });
 		expect(items[0].json).toMatchObject({ errorKind: 'timeout', error: 'No answer within 1 s.' });
 		expect(items[0].json.description).toMatch(/Raise the Timeout option/);
 	});

@@ -7,7 +7,7 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 import type { ChatResult } from '../llm/dispatch';
-import { complete } from '../llm/dispatch';
+import { complete, DEFAULTS } from '../llm/dispatch';
 import { mapOrdered } from '../llm/concurrency';
 import { InputError } from '../llm/errors';
 import {
@@ -22,11 +22,12 @@ import {
 import { checkSchema } from '../llm/structured';
 import {
 	byokCredentialTest,
-	connectionFor,
+	candidatesFor,
 	errorItemJson,
+	fallbacksProperty,
 	modelProperty,
 	providerCredentials,
-	providerProperty,
+	providersProperty,
 	searchModels,
 	toNodeError,
 } from '../shared/n8n';
@@ -41,7 +42,7 @@ export class ByokChat implements INodeType {
 		icon: { light: 'file:byok.svg', dark: 'file:byok.dark.svg' },
 		group: ['transform'],
 		version: 1,
-		subtitle: '={{$parameter["provider"] + ": " + ($parameter["model"].cachedResultName || $parameter["model"].value || "")}}',
+		subtitle: '={{[].concat($parameter["providers"])[0] + ": " + ($parameter["model"].cachedResultName || $parameter["model"].value || "")}}',
 		description: 'Chat with any LLM provider or OpenAI-compatible server using your own API key',
 		defaults: { name: 'BYOK Chat' },
 		inputs: [NodeConnectionTypes.Main],
@@ -49,7 +50,7 @@ export class ByokChat implements INodeType {
 		usableAsTool: true,
 		credentials: providerCredentials,
 		properties: [
-			providerProperty,
+			providersProperty,
 			modelProperty,
 			{
 				displayName: 'Prompt',
@@ -110,6 +111,7 @@ export class ByokChat implements INodeType {
 				description: 'The answer must match this schema. If it does not, the model is asked once to fix it.',
 				displayOptions: { show: { responseFormat: ['json_schema'] } },
 			},
+			fallbacksProperty,
 			{
 				displayName: 'Options',
 				name: 'options',
@@ -117,6 +119,22 @@ export class ByokChat implements INodeType {
 				placeholder: 'Add Option',
 				default: {},
 				options: [
+					{
+						displayName: 'Circuit Breaker Cooldown (Seconds)',
+						name: 'breakerCooldown',
+						type: 'number',
+						typeOptions: { minValue: 1 },
+						default: DEFAULTS.breaker.cooldownMs / 1000,
+						description: 'How long a provider and model that keep failing are skipped before one probe request tries them again',
+					},
+					{
+						displayName: 'Circuit Breaker Threshold',
+						name: 'breakerThreshold',
+						type: 'number',
+						typeOptions: { minValue: 1 },
+						default: DEFAULTS.breaker.threshold,
+						description: 'Consecutive failures of one provider and model (in any workflow) that pause it for the cooldown',
+					},
 					{
 						displayName: 'Concurrency',
 						name: 'concurrency',
@@ -156,6 +174,14 @@ export class ByokChat implements INodeType {
 						description: 'Whether to add the provider\'s whole response under "raw"',
 					},
 					{
+						displayName: 'Max Wait (Seconds)',
+						name: 'maxWait',
+						type: 'number',
+						typeOptions: { minValue: 0 },
+						default: DEFAULTS.maxWaitMs / 1000,
+						description: 'Longest pause before a retry. When a provider asks for a longer wait (Retry-After), the next fallback is used instead.',
+					},
+					{
 						displayName: 'Max Tokens',
 						name: 'maxTokens',
 						type: 'number',
@@ -169,6 +195,14 @@ export class ByokChat implements INodeType {
 						type: 'number',
 						typeOptions: { minValue: -2, maxValue: 2, numberPrecision: 2 },
 						default: 0,
+					},
+					{
+						displayName: 'Retries per Candidate',
+						name: 'retries',
+						type: 'number',
+						typeOptions: { minValue: 0 },
+						default: DEFAULTS.retries,
+						description: 'Extra tries of the same provider and model after a rate limit, server error, timeout, connection error or broken answer, with exponential backoff or the provider\'s Retry-After',
 					},
 					{
 						displayName: 'Seed',
@@ -242,23 +276,28 @@ export class ByokChat implements INodeType {
 		const signal = this.getExecutionCancelSignal?.();
 
 		const outputs = await mapOrdered(items.length, concurrency, async (i): Promise<INodeExecutionData> => {
-			let apiKey: string | undefined;
+			let secrets: Array<string | undefined> = [];
 			try {
-				const provider = this.getNodeParameter('provider', i) as string;
-				const connection = await connectionFor(this, provider, i);
-				apiKey = connection.apiKey;
 				const model = String(this.getNodeParameter('model', i, '', { extractValue: true }) ?? '').trim();
 				if (!model) throw new InputError('model', 'No model is selected. Pick one from the list or enter its ID.');
+				const candidates = await candidatesFor(this, i, model);
+				secrets = candidates.map((c) => c.connection.apiKey);
 				const options = this.getNodeParameter('options', i, {}) as IDataObject;
 				const request = await readRequest(this, i, options);
-				const result = await complete(request, [{ connection, model }], {
+				const result = await complete(request, candidates, {
 					timeoutMs: ((options.timeout as number) || DEFAULT_TIMEOUT_S) * 1000,
 					signal,
 					includeRaw: options.includeRaw === true,
+					retries: options.retries as number | undefined,
+					maxWaitMs: options.maxWait === undefined ? undefined : (options.maxWait as number) * 1000,
+					breaker: {
+						threshold: (options.breakerThreshold as number | undefined) ?? DEFAULTS.breaker.threshold,
+						cooldownMs: ((options.breakerCooldown as number | undefined) ?? DEFAULTS.breaker.cooldownMs / 1000) * 1000,
+					},
 				});
 				return { json: resultJson(result), pairedItem: { item: i } };
 			} catch (err) {
-				const error = toNodeError(node, err, i, apiKey);
+				const error = toNodeError(node, err, i, ...secrets);
 				if (!this.continueOnFail()) throw error;
 				return { json: errorItemJson(error, err), pairedItem: { item: i } };
 			}

@@ -14,6 +14,8 @@ export interface Connection {
 	headers: Record<string, string>;
 	/** Identifies the key for limits and breakers without holding the key itself. */
 	credentialId: string;
+	/** The credential's name, for messages. */
+	label: string;
 	limits: KeyLimits;
 }
 
@@ -34,6 +36,7 @@ export function connectionFromCredential(
 	providerId: string,
 	data: Record<string, unknown>,
 	credentialId = providerId,
+	label = credentialId,
 ): Connection {
 	const provider = getProvider(providerId);
 	const rawUrl = String(data.baseUrl ?? '').trim() || provider.defaultBaseUrl;
@@ -65,6 +68,7 @@ export function connectionFromCredential(
 		apiKey,
 		headers,
 		credentialId,
+		label,
 		limits: {
 			requestsPerMinute: positive(data.requestsPerMinute),
 			requestsPerDay: positive(data.requestsPerDay),

@@ -1,11 +1,18 @@
 /**
- * The engine's call path, used by every node: a request goes to its candidates in order
- * (primary first, then fallbacks). Each failure is classed once (errors.ts) and the class
- * decides: fail now, or move on to the next candidate.
+ * The engine's call path, used by every node, and its one retry loop:
+ *
+ *   for each candidate (primary, then fallbacks), skipped while its breaker is open:
+ *     limiter(credential).schedule(one HTTP call, SDK retries off)
+ *     on error -> classify once -> retry the same candidate | next candidate | fail now
+ *
+ * Retry = same candidate after backoff or Retry-After. Fallback = next candidate.
+ * Cooldown = the candidate's breaker is open. The three stay apart.
  */
 import type OpenAI from 'openai';
+import { breakers, type BreakerSettings } from './breaker';
 import { clientFor, type Connection } from './client';
 import { classify, LlmError, redact, type Attempt } from './errors';
+import { limiters } from './limiter';
 import { toRequestBody, type ChatMessage, type ChatRequest } from './request';
 import { parseJsonAnswer, validateAgainstSchema } from './structured';
 
@@ -15,10 +22,39 @@ export interface Candidate {
 }
 
 export interface CallSettings {
-	/** Per request, in ms. */
+	/** Per request, in ms, including time spent waiting for a rate-limit slot. */
 	timeoutMs: number;
 	signal?: AbortSignal;
 	includeRaw?: boolean;
+	/** Extra tries of the same candidate for retryable failures. */
+	retries?: number;
+	/** Longest wait before a retry; a longer Retry-After moves on to the next candidate. */
+	maxWaitMs?: number;
+	breaker?: BreakerSettings;
+}
+
+export const DEFAULTS = { retries: 3, maxWaitMs: 60_000, breaker: { threshold: 5, cooldownMs: 60_000 } };
+
+/** Exponential backoff: 1 s, 2 s, 4 s ... capped at 30 s, each +-25% so clients do not retry in step. */
+export const backoff = { baseMs: 1000, maxMs: 30_000 };
+export function backoffDelay(retry: number, random = Math.random): number {
+	const plain = Math.min(backoff.maxMs, backoff.baseMs * 2 ** retry);
+	return Math.round(plain * (0.75 + random() * 0.5));
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+	return new Promise((resolve, reject) => {
+		if (signal?.aborted) return reject(new LlmError('cancelled', 'The execution was cancelled.'));
+		const onAbort = () => {
+			clearTimeout(timer);
+			reject(new LlmError('cancelled', 'The execution was cancelled.'));
+		};
+		const timer = setTimeout(() => {
+			signal?.removeEventListener('abort', onAbort);
+			resolve();
+		}, ms);
+		signal?.addEventListener('abort', onAbort, { once: true });
+	});
 }
 
 export interface ToolCall {
@@ -52,20 +88,29 @@ export interface ChatResult {
 type Completion = OpenAI.Chat.Completions.ChatCompletion;
 type AnswerMessage = Completion['choices'][number]['message'] & { reasoning_content?: unknown; reasoning?: unknown };
 
-/** One HTTP call; anything that is not a usable completion becomes an LlmError. */
-async function callOnce(candidate: Candidate, body: Record<string, unknown>, settings: CallSettings): Promise<Completion> {
-	// Our own deadline rather than only the SDK's, so a timeout is told apart from a cancel for certain.
+/** One HTTP call through the key's limiter; anything that is not a usable completion becomes an LlmError. */
+async function callOnce(candidate: Candidate, body: Record<string, unknown>, settings: CallSettings, timing: { sentAt?: number }): Promise<Completion> {
+	const { connection } = candidate;
+	// Our own deadline rather than only the SDK's: it also covers the wait for a rate-limit slot,
+	// and tells a timeout apart from a cancel for certain.
 	const deadline = AbortSignal.timeout(settings.timeoutMs);
 	const signal = settings.signal ? AbortSignal.any([settings.signal, deadline]) : deadline;
+	const limiter = limiters.get(connection.credentialId, connection.label, connection.limits);
 	let completion: unknown;
 	try {
-		completion = await clientFor(candidate.connection).chat.completions.create(
-			body as unknown as OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming,
-			{ signal, timeout: settings.timeoutMs + 1000 },
-		);
+		completion = await limiter.schedule(() => {
+			timing.sentAt = performance.now();
+			return clientFor(connection).chat.completions.create(
+				body as unknown as OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming,
+				{ signal, timeout: settings.timeoutMs + 1000 },
+			);
+		}, signal);
 	} catch (err) {
 		if (settings.signal?.aborted) throw new LlmError('cancelled', 'The execution was cancelled.');
-		if (deadline.aborted) throw new LlmError('timeout', `No answer within ${Math.round(settings.timeoutMs / 1000)} s.`);
+		if (deadline.aborted) {
+			const queued = timing.sentAt === undefined ? ' (it was still waiting for a slot under the key\'s rate limits)' : '';
+			throw new LlmError('timeout', `No answer within ${Math.round(settings.timeoutMs / 1000)} s${queued}.`);
+		}
 		throw classify(err);
 	}
 	const choices = (completion as Completion | null)?.choices;
@@ -148,18 +193,29 @@ function repairMessages(request: ChatRequest, answer: string, problem: string): 
 	];
 }
 
-/** Calls one candidate, with one repair attempt for structured output. */
-async function completeWith(candidate: Candidate, request: ChatRequest, settings: CallSettings, attempts: Attempt[]) {
+/** Calls one candidate once, plus one repair call when structured output does not parse or match. */
+async function completeWith(candidate: Candidate, request: ChatRequest, settings: CallSettings, attempts: Attempt[], waitedMs: number) {
 	const { provider } = candidate.connection;
 	let messages = request.messages;
 	let usage: Usage = {};
 	for (let round = 0; ; round++) {
 		const started = performance.now();
-		const record = (outcome: Attempt['outcome'], status?: number) =>
-			attempts.push({ provider: provider.id, model: candidate.model, outcome, status, waitedMs: 0, durationMs: Math.round(performance.now() - started) });
+		const timing: { sentAt?: number } = {};
+		const record = (outcome: Attempt['outcome'], status?: number) => {
+			const sentAt = timing.sentAt ?? performance.now();
+			attempts.push({
+				provider: provider.id,
+				model: candidate.model,
+				outcome,
+				status,
+				waitedMs: Math.round(waitedMs + sentAt - started),
+				durationMs: Math.round(performance.now() - sentAt),
+			});
+			waitedMs = 0;
+		};
 		let completion: Completion;
 		try {
-			completion = await callOnce(candidate, toRequestBody({ ...request, messages }, candidate.model, provider), settings);
+			completion = await callOnce(candidate, toRequestBody({ ...request, messages }, candidate.model, provider), settings, timing);
 		} catch (err) {
 			const error = classify(err);
 			record(error.kind, error.status);
@@ -185,37 +241,64 @@ async function completeWith(candidate: Candidate, request: ChatRequest, settings
 	}
 }
 
+/** Breakers are per candidate: one key and one model. */
+function breakerKey(candidate: Candidate): string {
+	return `${candidate.connection.credentialId}\n${candidate.model}`;
+}
+
 /**
  * Sends a request to its candidates in order and returns the first usable answer.
  * Errors carry every attempt and never a key.
  */
 export async function complete(request: ChatRequest, candidates: Candidate[], settings: CallSettings): Promise<ChatResult> {
 	const started = performance.now();
+	const retries = settings.retries ?? DEFAULTS.retries;
+	const maxWaitMs = settings.maxWaitMs ?? DEFAULTS.maxWaitMs;
+	const breakerSettings = settings.breaker ?? DEFAULTS.breaker;
 	const attempts: Attempt[] = [];
 	const secrets = candidates.map((c) => c.connection.apiKey);
-	let lastError: LlmError | undefined;
 	const failedModels = new Set<string>();
-	for (const candidate of candidates) {
+	let lastError: LlmError | undefined;
+
+	candidates: for (const candidate of candidates) {
+		// After "context too long", only a different model can help.
 		if (lastError?.action === 'next_other_model' && failedModels.has(candidate.model)) continue;
-		try {
-			const answer = await completeWith(candidate, request, settings, attempts);
-			return {
-				text: answer.text,
-				json: answer.json,
-				toolCalls: answer.toolCalls,
-				reasoning: answer.reasoning,
-				finishReason: answer.finishReason,
-				provider: candidate.connection.provider.id,
-				model: answer.completion.model || candidate.model,
-				usage: answer.usage,
-				latencyMs: Math.round(performance.now() - started),
-				attempts,
-				raw: settings.includeRaw ? answer.completion : undefined,
-			};
-		} catch (err) {
-			lastError = classify(err);
-			failedModels.add(candidate.model);
-			if (lastError.action === 'fail') break;
+		const key = breakerKey(candidate);
+		if (!breakers.allow(key)) {
+			attempts.push({ provider: candidate.connection.provider.id, model: candidate.model, outcome: 'breaker_open', waitedMs: 0, durationMs: 0 });
+			lastError = new LlmError('breaker_open', `${candidate.connection.provider.name} ${candidate.model} failed repeatedly and is paused for a cooldown.`);
+			continue;
+		}
+		let waitedMs = 0;
+		for (let retry = 0; ; retry++) {
+			try {
+				const answer = await completeWith(candidate, request, settings, attempts, waitedMs);
+				breakers.succeeded(key);
+				return {
+					text: answer.text,
+					json: answer.json,
+					toolCalls: answer.toolCalls,
+					reasoning: answer.reasoning,
+					finishReason: answer.finishReason,
+					provider: candidate.connection.provider.id,
+					model: answer.completion.model || candidate.model,
+					usage: answer.usage,
+					latencyMs: Math.round(performance.now() - started),
+					attempts,
+					raw: settings.includeRaw ? answer.completion : undefined,
+				};
+			} catch (err) {
+				const error = classify(err);
+				lastError = error;
+				failedModels.add(candidate.model);
+				breakers.failed(key, error.kind, breakerSettings);
+				if (error.action === 'fail') break candidates;
+				if (error.action !== 'retry' || retry >= retries || breakers.isOpen(key)) continue candidates;
+				const wait = error.retryAfterMs ?? backoffDelay(retry);
+				if (wait > maxWaitMs) continue candidates;
+				await sleep(wait, settings.signal);
+				waitedMs = wait;
+			}
 		}
 	}
 	const error = lastError ?? new LlmError('bad_request', 'No provider was configured for this request.');

@@ -29,6 +29,8 @@ export type ErrorKind =
 	| 'connection'
 	| 'invalid_response'
 	| 'invalid_output'
+	| 'daily_limit'
+	| 'breaker_open'
 	| 'cancelled';
 
 /** What the engine does next for each class (see README "Errors and what happens next"). */
@@ -45,6 +47,8 @@ export const ERROR_ACTIONS: Record<ErrorKind, ErrorAction> = {
 	model_not_found: 'next_candidate',
 	context_length: 'next_other_model',
 	invalid_output: 'next_candidate',
+	daily_limit: 'next_candidate',
+	breaker_open: 'next_candidate',
 	content_policy: 'fail',
 	bad_request: 'fail',
 	cancelled: 'fail',
@@ -64,6 +68,8 @@ const HINTS: Record<ErrorKind, string> = {
 	connection: 'Could not reach the provider. Check the base URL and that the server is running.',
 	invalid_response: 'The provider answered with something that is not a chat completion. Check that the base URL points at an OpenAI-compatible API (it usually ends in /v1).',
 	invalid_output: 'The model\'s answer did not match the requested JSON format, even after one repair attempt.',
+	daily_limit: 'The key has used its requests for today (the Requests per Day limit on its credential). Add a fallback or raise the limit.',
+	breaker_open: 'This provider and model failed repeatedly and are paused for a cooldown. Add a fallback to keep going meanwhile.',
 	cancelled: 'The execution was cancelled.',
 };
 

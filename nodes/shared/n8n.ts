@@ -20,16 +20,23 @@ import {
 } from 'n8n-workflow';
 import { getProvider, PROVIDERS } from '../llm/catalog';
 import { connectionFromCredential, listModels, type Connection } from '../llm/client';
+import type { Candidate } from '../llm/dispatch';
 import { InputError, LlmError, redact } from '../llm/errors';
 
-export const providerProperty: INodeProperties = {
-	displayName: 'Provider',
-	name: 'provider',
-	type: 'options',
+/**
+ * One multi-select for every provider the node may call, because n8n shows a credential only
+ * when a single parameter's value matches it: the first provider answers, the others serve
+ * the fallbacks, and each selected provider's credential appears below.
+ */
+export const providersProperty: INodeProperties = {
+	displayName: 'Providers',
+	name: 'providers',
+	type: 'multiOptions',
 	noDataExpression: true,
+	required: true,
 	options: PROVIDERS.map((p) => ({ name: p.name, value: p.id, description: p.defaultBaseUrl || 'Any OpenAI-compatible URL' })),
-	default: 'openai',
-	description: 'Who answers. Each provider has its own credential holding your key, its base URL and its limits.',
+	default: ['openai'],
+	description: 'The first provider answers; add more to use them in Fallbacks. Each one\'s credential (your key, base URL and limits) appears below.',
 };
 
 export const modelProperty: INodeProperties = {
@@ -59,21 +66,88 @@ export const providerCredentials: INodeCredentialDescription[] = PROVIDERS.map((
 	name: p.credentialType,
 	required: true,
 	testedBy: 'byokCredentialTest',
-	displayOptions: { show: { provider: [p.id] } },
+	displayOptions: { show: { providers: [p.id] } },
 }));
+
+/** The selected providers, first = primary. */
+export function selectedProviders(ctx: IExecuteFunctions | ILoadOptionsFunctions, itemIndex?: number): string[] {
+	const raw = itemIndex === undefined ? (ctx as ILoadOptionsFunctions).getNodeParameter('providers') : (ctx as IExecuteFunctions).getNodeParameter('providers', itemIndex);
+	const ids = (Array.isArray(raw) ? raw : [raw]).map(String).filter(Boolean);
+	if (ids.length === 0) throw new InputError('providers', 'No provider is selected. Pick the provider that should answer under Providers.');
+	return ids;
+}
+
+export const fallbacksProperty: INodeProperties = {
+	displayName: 'Fallbacks',
+	name: 'fallbacks',
+	type: 'fixedCollection',
+	typeOptions: { multipleValues: true, sortable: true },
+	placeholder: 'Add Fallback',
+	default: {},
+	description: 'Tried in order when the model above cannot answer (outage, rate limit beyond Max Wait, quota, bad key, unknown model, context too long). Never on a bad request.',
+	options: [
+		{
+			displayName: 'Fallback',
+			name: 'fallback',
+			values: [
+				{
+					displayName: 'Provider',
+					name: 'provider',
+					type: 'options',
+					options: PROVIDERS.map((p) => ({ name: p.name, value: p.id })),
+					default: 'openai',
+					description: 'Must also be selected under Providers, so that its credential can be chosen',
+				},
+				{
+					displayName: 'Model',
+					name: 'model',
+					type: 'string',
+					default: '',
+					placeholder: 'e.g. llama-3.3-70b-versatile',
+					description: 'Model ID at that provider',
+				},
+			],
+		},
+	],
+};
 
 /** Loads the node's credential for a provider as an engine connection. */
 export async function connectionFor(ctx: IExecuteFunctions | ILoadOptionsFunctions, providerId: string, itemIndex = 0): Promise<Connection> {
 	const provider = getProvider(providerId);
 	const data = (await (ctx as IExecuteFunctions).getCredentials(provider.credentialType, itemIndex)) as IDataObject;
 	const node = ctx.getNode();
-	const credentialId = node.credentials?.[provider.credentialType]?.id ?? `${node.id}:${provider.credentialType}`;
-	return connectionFromCredential(providerId, data, String(credentialId));
+	const ref = node.credentials?.[provider.credentialType];
+	return connectionFromCredential(providerId, data, String(ref?.id ?? `${node.id}:${provider.credentialType}`), ref?.name ?? provider.name);
+}
+
+/**
+ * The primary candidate and the fallbacks of one item, each with its provider's connection.
+ * A fallback whose provider is not selected is a clear input error.
+ */
+export async function candidatesFor(ctx: IExecuteFunctions, itemIndex: number, primaryModel: string): Promise<Candidate[]> {
+	const providers = selectedProviders(ctx, itemIndex);
+	const connections = new Map<string, Connection>();
+	const connection = async (providerId: string) => {
+		let c = connections.get(providerId);
+		if (!c) connections.set(providerId, (c = await connectionFor(ctx, providerId, itemIndex)));
+		return c;
+	};
+	const candidates: Candidate[] = [{ connection: await connection(providers[0]), model: primaryModel }];
+	const fallbacks = (ctx.getNodeParameter('fallbacks.fallback', itemIndex, []) as Array<{ provider: string; model: string }>) ?? [];
+	for (const [n, fallback] of fallbacks.entries()) {
+		const model = String(fallback.model ?? '').trim();
+		if (!model) throw new InputError('fallbacks', `Fallback ${n + 1} has no model. Enter the model ID to use at ${getProvider(fallback.provider).name}.`);
+		if (!providers.includes(fallback.provider)) {
+			throw new InputError('fallbacks', `Fallback ${n + 1} uses ${getProvider(fallback.provider).name}, which is not selected under Providers. Add it there and choose its credential.`);
+		}
+		candidates.push({ connection: await connection(fallback.provider), model });
+	}
+	return candidates;
 }
 
 /** The model list for the node's provider, filtered by what the user typed. No name filtering otherwise. */
 export async function searchModels(this: ILoadOptionsFunctions, filter?: string): Promise<INodeListSearchResult> {
-	const providerId = this.getNodeParameter('provider') as string;
+	const [providerId] = selectedProviders(this);
 	let connection: Connection | undefined;
 	try {
 		connection = await connectionFor(this, providerId);
