@@ -40,6 +40,7 @@ async function startFakeProvider({ models = ['fake-small', 'fake-large', 'fake-v
 	let maxInFlight = 0;
 
 	const server = http.createServer((req, res) => {
+		const arrivedAt = Date.now();
 		const chunks = [];
 		req.on('data', (c) => chunks.push(c));
 		req.on('end', () => {
@@ -51,7 +52,7 @@ async function startFakeProvider({ models = ['fake-small', 'fake-large', 'fake-v
 				body = raw;
 			}
 			const path = req.url.replace(/\?.*$/, '');
-			const record = { method: req.method, path, url: req.url, headers: req.headers, body, at: Date.now() };
+			const record = { method: req.method, path, url: req.url, headers: req.headers, body, at: arrivedAt };
 			requests.push(record);
 			const step = queue.shift() ?? (handler ? handler(record) : undefined) ?? {};
 			inFlight++;

@@ -58,9 +58,19 @@ class KeyLimiter {
 	async schedule<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
 		this.takeFromDay();
 		if (!this.limits.maxConcurrent && !this.limits.requestsPerMinute) return await task();
-		return await this.bottleneck.schedule(async () => {
-			if (signal?.aborted) throw signal.reason;
-			return await task();
+		if (signal?.aborted) throw signal.reason;
+		return await new Promise<T>((resolve, reject) => {
+			// Bottleneck cannot take back a queued job: stop waiting for it now, and let it
+			// end without a request when its turn comes.
+			const onAbort = () => reject(signal?.reason);
+			signal?.addEventListener('abort', onAbort, { once: true });
+			this.bottleneck
+				.schedule(async () => {
+					if (signal?.aborted) throw signal.reason;
+					return await task();
+				})
+				.then(resolve, reject)
+				.finally(() => signal?.removeEventListener('abort', onAbort));
 		});
 	}
 }
@@ -81,7 +91,7 @@ export class LimiterRegistry {
 
 	/** Forgets every limiter (tests). */
 	clear(): void {
-		for (const limiter of this.limiters.values()) void limiter.bottleneck.stop({ dropWaitingJobs: false });
+		for (const limiter of this.limiters.values()) void limiter.bottleneck.stop({ dropWaitingJobs: true }).catch(() => undefined);
 		this.limiters.clear();
 	}
 }

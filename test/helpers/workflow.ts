@@ -142,7 +142,10 @@ export interface ChatWorkflowOptions {
 	parameters: Record<string, unknown>;
 	credentialType?: string;
 	credentialId?: string;
+	/** Several credentials (type -> id), for fallbacks on other providers. */
+	nodeCredentials?: Record<string, string>;
 	continueOnFail?: boolean;
+	nodeName?: string;
 }
 
 /** A two-node workflow: Items -> BYOK Chat. */
@@ -160,16 +163,18 @@ export function chatWorkflow(options: ChatWorkflowOptions): TestWorkflow {
 			},
 			{
 				id: 'chat',
-				name: 'BYOK Chat',
+				name: options.nodeName ?? 'BYOK Chat',
 				type: 'n8n-nodes-byok.byokChat',
 				typeVersion: 1,
 				position: [200, 0],
 				parameters: options.parameters,
-				credentials: { [credentialType]: { id: options.credentialId ?? 'cred-1', name: 'Test credential' } },
+				credentials: Object.fromEntries(
+					Object.entries(options.nodeCredentials ?? { [credentialType]: options.credentialId ?? 'cred-1' }).map(([type, id]) => [type, { id, name: `Test ${id}` }]),
+				),
 				...(options.continueOnFail ? { onError: 'continueRegularOutput' as const } : {}),
 			},
 		],
-		connections: { Items: { main: [[{ node: 'BYOK Chat', type: NodeConnectionTypes.Main, index: 0 }]] } },
+		connections: { Items: { main: [[{ node: options.nodeName ?? 'BYOK Chat', type: NodeConnectionTypes.Main, index: 0 }]] } },
 	};
 }
 
