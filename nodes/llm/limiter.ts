@@ -1,10 +1,15 @@
 /**
  * Per-key rate limits, shared by every node and workflow in the process that uses the key
- * (one registry, keyed by credential id). Bottleneck spaces request starts by window/limit
- * (`minTime`), which holds the per-minute limit over every sliding window while using the whole
- * allowance under sustained load; a reservoir alone would let 2x through across a refresh.
- * `maxConcurrent` caps requests in flight. The per-day count is a plain counter with its reset
- * time, so a spent day skips the key at once instead of queueing for hours.
+ * (one registry, keyed by credential id).
+ * - Per minute: a log of request start times admits a request only while fewer than the limit
+ *   started in the last window, so the limit holds over every sliding window (a reservoir
+ *   refresh would let 2x through across a boundary) and the whole allowance is usable.
+ *   Bottleneck's `minTime` spreads starts at up to twice the average rate, so providers that
+ *   enforce a per-minute limit per second see no burst. (`minTime` alone at the full rate loses
+ *   throughput to timer lateness, and its schedule-relative timing can let limit+1 through.)
+ * - Max concurrent: Bottleneck's `maxConcurrent`.
+ * - Per day: a counter with its reset time, so a spent day skips the key at once instead of
+ *   queueing for hours.
  */
 import Bottleneck from 'bottleneck';
 import type { KeyLimits } from './client';
@@ -16,13 +21,36 @@ export interface LimiterClock {
 	dayMs: number;
 }
 
-/** A hair of slack per request so timer jitter can never squeeze limit+1 starts into a window. */
-const SPACING_SLACK = 1.01;
+/**
+ * The window is held a little longer than stated (1%, at least 25 ms), so the spread between
+ * sending and arriving (a new connection, a busy event loop) cannot squeeze limit+1 arrivals
+ * into one window at the provider.
+ */
+const windowWithSlack = (windowMs: number) => windowMs + Math.max(windowMs * 0.01, 25);
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+	return new Promise((resolve, reject) => {
+		const done = () => {
+			signal?.removeEventListener('abort', onAbort);
+			resolve();
+		};
+		const onAbort = () => {
+			clearTimeout(timer);
+			reject(signal?.reason);
+		};
+		const timer = setTimeout(done, ms);
+		signal?.addEventListener('abort', onAbort, { once: true });
+	});
+}
 
 class KeyLimiter {
 	readonly bottleneck: Bottleneck;
 	private dayUsed = 0;
 	private dayResetAt: number;
+	/** Start times of the requests in the current window, oldest first. */
+	private readonly starts: number[] = [];
+	/** Window slots are handed out one at a time, in arrival order. */
+	private windowQueue: Promise<unknown> = Promise.resolve();
 
 	constructor(
 		readonly label: string,
@@ -31,7 +59,7 @@ class KeyLimiter {
 	) {
 		this.bottleneck = new Bottleneck({
 			maxConcurrent: limits.maxConcurrent ?? null,
-			minTime: limits.requestsPerMinute ? Math.ceil((clock.windowMs / limits.requestsPerMinute) * SPACING_SLACK) : 0,
+			minTime: limits.requestsPerMinute ? Math.floor(clock.windowMs / limits.requestsPerMinute / 2) : 0,
 		});
 		this.dayResetAt = Date.now() + clock.dayMs;
 	}
@@ -51,6 +79,28 @@ class KeyLimiter {
 		this.dayUsed++;
 	}
 
+	/** Waits until fewer than the per-minute limit started within the last window, then records a start. */
+	private windowSlot(signal?: AbortSignal): Promise<void> {
+		const limit = this.limits.requestsPerMinute;
+		if (!limit) return Promise.resolve();
+		const windowMs = windowWithSlack(this.clock.windowMs);
+		const take = async () => {
+			for (;;) {
+				if (signal?.aborted) throw signal.reason;
+				const now = Date.now();
+				while (this.starts.length && this.starts[0] <= now - windowMs) this.starts.shift();
+				if (this.starts.length < limit) {
+					this.starts.push(now);
+					return;
+				}
+				await sleep(this.starts[0] + windowMs - now, signal);
+			}
+		};
+		const slot = this.windowQueue.then(take);
+		this.windowQueue = slot.catch(() => undefined);
+		return slot;
+	}
+
 	/**
 	 * Runs `task` when the key's limits allow. Waiting counts against `signal` (the request's
 	 * deadline): a task still queued when it fires is never started.
@@ -66,7 +116,8 @@ class KeyLimiter {
 			signal?.addEventListener('abort', onAbort, { once: true });
 			this.bottleneck
 				.schedule(async () => {
-					if (signal?.aborted) throw signal.reason;
+					// Inside the concurrency slot, so the recorded start is the real start.
+					await this.windowSlot(signal);
 					return await task();
 				})
 				.then(resolve, reject)
