@@ -7,7 +7,7 @@
  *
  *   npm run build && node bench/limits.js
  */
-const { startFakeProvider } = require('../test/fake-provider.js');
+const { maxInWindow, startFakeProvider } = require('../test/fake-provider.js');
 const { connectionFromCredential } = require('../dist/nodes/llm/client.js');
 const { complete } = require('../dist/nodes/llm/dispatch.js');
 const { limiters } = require('../dist/nodes/llm/limiter.js');
@@ -19,15 +19,6 @@ const CASES = [
 	{ windowMs: 10_000, limit: 200, requests: 401 },
 ];
 
-function maxInWindow(times, windowMs) {
-	const sorted = [...times].sort((a, b) => a - b);
-	let most = 0;
-	for (let i = 0, j = 0; i < sorted.length; i++) {
-		while (sorted[i] - sorted[j] >= windowMs) j++;
-		most = Math.max(most, i - j + 1);
-	}
-	return most;
-}
 
 async function main() {
 	const fake = await startFakeProvider();

@@ -141,7 +141,18 @@ async function startFakeProvider({ models = ['fake-small', 'fake-large', 'fake-v
 	};
 }
 
-module.exports = { startFakeProvider, completion, lastUserText };
+/** The most requests that arrived within any window of `windowMs` (half-open), from arrival times. */
+function maxInWindow(times, windowMs) {
+	const sorted = [...times].sort((a, b) => a - b);
+	let most = 0;
+	for (let i = 0, j = 0; i < sorted.length; i++) {
+		while (sorted[i] - sorted[j] >= windowMs) j++;
+		most = Math.max(most, i - j + 1);
+	}
+	return most;
+}
+
+module.exports = { startFakeProvider, completion, lastUserText, maxInWindow };
 
 if (require.main === module) {
 	// Standalone: `node test/fake-provider.js [port]` prints its base URL and echoes.

@@ -6,7 +6,7 @@
 import { breakers } from '../nodes/llm/breaker';
 import { backoff, backoffDelay } from '../nodes/llm/dispatch';
 import { limiters } from '../nodes/llm/limiter';
-import { completion, startFakeProvider } from './fake-provider';
+import { completion, maxInWindow, startFakeProvider } from './fake-provider';
 import { chatWorkflow, nodeOutput, runWorkflow } from './helpers/workflow';
 
 type Fake = Awaited<ReturnType<typeof startFakeProvider>>;
@@ -290,16 +290,6 @@ describe('circuit breaker', () => {
 	});
 });
 
-/** Most requests that arrived within any window of `windowMs` (half-open). */
-function maxInWindow(times: number[], windowMs: number): number {
-	const sorted = [...times].sort((a, b) => a - b);
-	let most = 0;
-	for (let i = 0, j = 0; i < sorted.length; i++) {
-		while (sorted[i] - sorted[j] >= windowMs) j++;
-		most = Math.max(most, i - j + 1);
-	}
-	return most;
-}
 
 describe('per-key limits', () => {
 	test('many executions and items on one key never exceed the per-minute limit in any sliding window', async () => {

@@ -13,6 +13,7 @@ import { breakers, type BreakerSettings } from './breaker';
 import { clientFor, type Connection } from './client';
 import { classify, LlmError, redact, type Attempt } from './errors';
 import { limiters } from './limiter';
+import { sleep } from './sleep';
 import { toRequestBody, type ChatMessage, type ChatRequest } from './request';
 import { parseJsonAnswer, validateAgainstSchema } from './structured';
 
@@ -40,21 +41,6 @@ export const backoff = { baseMs: 1000, maxMs: 30_000 };
 export function backoffDelay(retry: number, random = Math.random): number {
 	const plain = Math.min(backoff.maxMs, backoff.baseMs * 2 ** retry);
 	return Math.round(plain * (0.75 + random() * 0.5));
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-	return new Promise((resolve, reject) => {
-		if (signal?.aborted) return reject(new LlmError('cancelled', 'The execution was cancelled.'));
-		const onAbort = () => {
-			clearTimeout(timer);
-			reject(new LlmError('cancelled', 'The execution was cancelled.'));
-		};
-		const timer = setTimeout(() => {
-			signal?.removeEventListener('abort', onAbort);
-			resolve();
-		}, ms);
-		signal?.addEventListener('abort', onAbort, { once: true });
-	});
 }
 
 export interface ToolCall {
@@ -296,7 +282,9 @@ export async function complete(request: ChatRequest, candidates: Candidate[], se
 				if (error.action !== 'retry' || retry >= retries || breakers.isOpen(key)) continue candidates;
 				const wait = error.retryAfterMs ?? backoffDelay(retry);
 				if (wait > maxWaitMs) continue candidates;
-				await sleep(wait, settings.signal);
+				await sleep(wait, settings.signal).catch(() => {
+					throw new LlmError('cancelled', 'The execution was cancelled.');
+				});
 				waitedMs = wait;
 			}
 		}

@@ -14,6 +14,7 @@
 import Bottleneck from 'bottleneck';
 import type { KeyLimits } from './client';
 import { LlmError } from './errors';
+import { sleep } from './sleep';
 
 export interface LimiterClock {
 	/** The per-minute window; tests shorten it. */
@@ -27,21 +28,6 @@ export interface LimiterClock {
  * into one window at the provider.
  */
 const windowWithSlack = (windowMs: number) => windowMs + Math.max(windowMs * 0.01, 25);
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-	return new Promise((resolve, reject) => {
-		const done = () => {
-			signal?.removeEventListener('abort', onAbort);
-			resolve();
-		};
-		const onAbort = () => {
-			clearTimeout(timer);
-			reject(signal?.reason);
-		};
-		const timer = setTimeout(done, ms);
-		signal?.addEventListener('abort', onAbort, { once: true });
-	});
-}
 
 class KeyLimiter {
 	readonly bottleneck: Bottleneck;
