@@ -6,34 +6,18 @@ import {
 	type INodeType,
 	type INodeTypeDescription,
 } from 'n8n-workflow';
-import type { ChatResult } from '../llm/dispatch';
-import { complete, DEFAULTS } from '../llm/dispatch';
-import { mapOrdered } from '../llm/concurrency';
+import { complete } from '../llm/dispatch';
 import { InputError } from '../llm/errors';
-import {
-	parseMessages,
-	parseTools,
-	simpleMessages,
-	withImages,
-	type ChatOptions,
-	type ChatRequest,
-	type ResponseFormat,
-} from '../llm/request';
-import { checkSchema } from '../llm/structured';
+import { callSettings, chatOptionsProperty, promptProperties, readRequest, resultJson, runItems } from '../shared/chat';
 import {
 	byokCredentialTest,
 	candidatesFor,
-	errorItemJson,
 	fallbacksProperty,
 	modelProperty,
 	providerCredentials,
 	providersProperty,
 	searchModels,
-	toNodeError,
 } from '../shared/n8n';
-
-const DEFAULT_TIMEOUT_S = 600;
-const DEFAULT_CONCURRENCY = 4;
 
 export class ByokChat implements INodeType {
 	description: INodeTypeDescription = {
@@ -52,215 +36,9 @@ export class ByokChat implements INodeType {
 		properties: [
 			providersProperty,
 			modelProperty,
-			{
-				displayName: 'Prompt',
-				name: 'promptType',
-				type: 'options',
-				noDataExpression: true,
-				options: [
-					{ name: 'System and User Message', value: 'simple', description: 'A system message and a user prompt' },
-					{ name: 'Messages Array', value: 'messages', description: 'An OpenAI-style messages array from an expression' },
-				],
-				default: 'simple',
-			},
-			{
-				displayName: 'System Message',
-				name: 'systemMessage',
-				type: 'string',
-				typeOptions: { rows: 2 },
-				default: '',
-				placeholder: 'e.g. You are a concise assistant.',
-				displayOptions: { show: { promptType: ['simple'] } },
-			},
-			{
-				displayName: 'User Message',
-				name: 'prompt',
-				type: 'string',
-				typeOptions: { rows: 4 },
-				required: true,
-				default: '',
-				placeholder: 'e.g. Summarize: {{ $json.text }}',
-				displayOptions: { show: { promptType: ['simple'] } },
-			},
-			{
-				displayName: 'Messages',
-				name: 'messages',
-				type: 'json',
-				required: true,
-				default: '[\n  {"role": "system", "content": "You are a helpful assistant."},\n  {"role": "user", "content": "Hello"}\n]',
-				description: 'Roles system, user, assistant or tool; content as a string or content parts (text, image_url)',
-				displayOptions: { show: { promptType: ['messages'] } },
-			},
-			{
-				displayName: 'Response Format',
-				name: 'responseFormat',
-				type: 'options',
-				options: [
-					{ name: 'JSON Object', value: 'json_object', description: 'Any JSON object, parsed into the "json" output field' },
-					{ name: 'JSON Schema', value: 'json_schema', description: 'JSON that matches your schema, checked and parsed' },
-					{ name: 'Text', value: 'text' },
-				],
-				default: 'text',
-			},
-			{
-				displayName: 'JSON Schema',
-				name: 'jsonSchema',
-				type: 'json',
-				required: true,
-				default: '{\n  "type": "object",\n  "properties": {\n    "answer": { "type": "string" }\n  },\n  "required": ["answer"],\n  "additionalProperties": false\n}',
-				description: 'The answer must match this schema. If it does not, the model is asked once to fix it.',
-				displayOptions: { show: { responseFormat: ['json_schema'] } },
-			},
+			...promptProperties,
 			fallbacksProperty,
-			{
-				displayName: 'Options',
-				name: 'options',
-				type: 'collection',
-				placeholder: 'Add Option',
-				default: {},
-				options: [
-					{
-						displayName: 'Circuit Breaker Cooldown (Seconds)',
-						name: 'breakerCooldown',
-						type: 'number',
-						typeOptions: { minValue: 1 },
-						default: DEFAULTS.breaker.cooldownMs / 1000,
-						description: 'How long a provider and model that keep failing are skipped before one probe request tries them again',
-					},
-					{
-						displayName: 'Circuit Breaker Threshold',
-						name: 'breakerThreshold',
-						type: 'number',
-						typeOptions: { minValue: 1 },
-						default: DEFAULTS.breaker.threshold,
-						description: 'Consecutive failures of one provider and model (in any workflow) that pause it for the cooldown',
-					},
-					{
-						displayName: 'Concurrency',
-						name: 'concurrency',
-						type: 'number',
-						typeOptions: { minValue: 1 },
-						default: DEFAULT_CONCURRENCY,
-						description: 'How many items are sent at once. Output keeps the input order.',
-					},
-					{
-						displayName: 'Frequency Penalty',
-						name: 'frequencyPenalty',
-						type: 'number',
-						typeOptions: { minValue: -2, maxValue: 2, numberPrecision: 2 },
-						default: 0,
-					},
-					{
-						displayName: 'Image Binary Properties',
-						name: 'imageBinaryProperties',
-						type: 'string',
-						default: '',
-						placeholder: 'e.g. data, photo',
-						description: 'Binary properties of the item holding images to send (comma-separated)',
-					},
-					{
-						displayName: 'Image URLs',
-						name: 'imageUrls',
-						type: 'string',
-						default: '',
-						placeholder: 'e.g. https://example.com/cat.png',
-						description: 'Image URLs (or data URLs) to send with the user message, comma- or newline-separated',
-					},
-					{
-						displayName: 'Include Raw Response',
-						name: 'includeRaw',
-						type: 'boolean',
-						default: false,
-						description: 'Whether to add the provider\'s whole response under "raw"',
-					},
-					{
-						displayName: 'Max Wait (Seconds)',
-						name: 'maxWait',
-						type: 'number',
-						typeOptions: { minValue: 0 },
-						default: DEFAULTS.maxWaitMs / 1000,
-						description: 'Longest pause before a retry. When a provider asks for a longer wait (Retry-After), the next fallback is used instead.',
-					},
-					{
-						displayName: 'Max Tokens',
-						name: 'maxTokens',
-						type: 'number',
-						typeOptions: { minValue: 1 },
-						default: 1024,
-						description: 'The most tokens the answer may have',
-					},
-					{
-						displayName: 'Presence Penalty',
-						name: 'presencePenalty',
-						type: 'number',
-						typeOptions: { minValue: -2, maxValue: 2, numberPrecision: 2 },
-						default: 0,
-					},
-					{
-						displayName: 'Retries per Candidate',
-						name: 'retries',
-						type: 'number',
-						typeOptions: { minValue: 0 },
-						default: DEFAULTS.retries,
-						description: 'Extra tries of the same provider and model after a rate limit, server error, timeout, connection error or broken answer, with exponential backoff or the provider\'s Retry-After',
-					},
-					{
-						displayName: 'Seed',
-						name: 'seed',
-						type: 'number',
-						default: 0,
-						description: 'Ask for repeatable sampling (where the provider supports it)',
-					},
-					{
-						displayName: 'Stop Sequences',
-						name: 'stop',
-						type: 'string',
-						default: '',
-						description: 'Where the model stops: one sequence per line, or a JSON array of strings',
-					},
-					{
-						displayName: 'Temperature',
-						name: 'temperature',
-						type: 'number',
-						typeOptions: { minValue: 0, maxValue: 2, numberPrecision: 2 },
-						default: 0.7,
-					},
-					{
-						displayName: 'Timeout (Seconds)',
-						name: 'timeout',
-						type: 'number',
-						typeOptions: { minValue: 1 },
-						default: DEFAULT_TIMEOUT_S,
-						description: 'How long to wait for one answer. Reasoning models can take minutes.',
-					},
-					{
-						displayName: 'Tool Choice',
-						name: 'toolChoice',
-						type: 'options',
-						options: [
-							{ name: 'Auto', value: 'auto' },
-							{ name: 'None', value: 'none' },
-							{ name: 'Required', value: 'required' },
-						],
-						default: 'auto',
-						description: 'Whether the model may, must not, or must call a tool',
-					},
-					{
-						displayName: 'Tools',
-						name: 'tools',
-						type: 'json',
-						default: '[]',
-						description: 'Function definitions the model may call: [{"name", "description", "parameters"}]. Calls come back in "toolCalls".',
-					},
-					{
-						displayName: 'Top P',
-						name: 'topP',
-						type: 'number',
-						typeOptions: { minValue: 0, maxValue: 1, numberPrecision: 2 },
-						default: 1,
-					},
-				],
-			},
+			chatOptionsProperty,
 		],
 	};
 
@@ -270,127 +48,16 @@ export class ByokChat implements INodeType {
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		const items = this.getInputData();
-		const node = this.getNode();
-		const concurrency = (this.getNodeParameter('options.concurrency', 0, DEFAULT_CONCURRENCY) as number) || DEFAULT_CONCURRENCY;
 		const signal = this.getExecutionCancelSignal?.();
-
-		const outputs = await mapOrdered(items.length, concurrency, async (i): Promise<INodeExecutionData> => {
-			let secrets: Array<string | undefined> = [];
-			try {
-				const model = String(this.getNodeParameter('model', i, '', { extractValue: true }) ?? '').trim();
-				if (!model) throw new InputError('model', 'No model is selected. Pick one from the list or enter its ID.');
-				const candidates = await candidatesFor(this, i, model);
-				secrets = candidates.map((c) => c.connection.apiKey);
-				const options = this.getNodeParameter('options', i, {}) as IDataObject;
-				const request = await readRequest(this, i, options);
-				const result = await complete(request, candidates, {
-					timeoutMs: ((options.timeout as number) || DEFAULT_TIMEOUT_S) * 1000,
-					signal,
-					includeRaw: options.includeRaw === true,
-					retries: options.retries as number | undefined,
-					maxWaitMs: options.maxWait === undefined ? undefined : (options.maxWait as number) * 1000,
-					breaker: {
-						threshold: (options.breakerThreshold as number | undefined) ?? DEFAULTS.breaker.threshold,
-						cooldownMs: ((options.breakerCooldown as number | undefined) ?? DEFAULTS.breaker.cooldownMs / 1000) * 1000,
-					},
-				});
-				return { json: resultJson(result), pairedItem: { item: i } };
-			} catch (err) {
-				const error = toNodeError(node, err, i, ...secrets);
-				if (!this.continueOnFail()) throw error;
-				return { json: errorItemJson(error, err), pairedItem: { item: i } };
-			}
+		return await runItems(this, 1, async (i, secrets) => {
+			const model = String(this.getNodeParameter('model', i, '', { extractValue: true }) ?? '').trim();
+			if (!model) throw new InputError('model', 'No model is selected. Pick one from the list or enter its ID.');
+			const candidates = await candidatesFor(this, i, model);
+			secrets.push(...candidates.map((c) => c.connection.apiKey));
+			const options = this.getNodeParameter('options', i, {}) as IDataObject;
+			const request = await readRequest(this, i, options);
+			const result = await complete(request, candidates, callSettings(options, signal));
+			return { json: resultJson(result) };
 		});
-		return [outputs];
 	}
-}
-
-/** Reads one item's prompt, images and options into an engine request. */
-async function readRequest(ctx: IExecuteFunctions, i: number, options: IDataObject): Promise<ChatRequest> {
-	const images = await readImages(ctx, i, options);
-	const messages =
-		ctx.getNodeParameter('promptType', i) === 'messages'
-			? withImages(parseMessages(ctx.getNodeParameter('messages', i)), images)
-			: simpleMessages(String(ctx.getNodeParameter('systemMessage', i, '') ?? ''), String(ctx.getNodeParameter('prompt', i, '') ?? ''), images);
-
-	let responseFormat: ResponseFormat | undefined;
-	const format = ctx.getNodeParameter('responseFormat', i, 'text') as string;
-	if (format === 'json_object') responseFormat = { type: 'json_object' };
-	if (format === 'json_schema') {
-		const { schema, name } = checkSchema(ctx.getNodeParameter('jsonSchema', i));
-		responseFormat = { type: 'json_schema', name: name ?? 'response', schema, strict: false };
-	}
-
-	const chatOptions: ChatOptions = {
-		temperature: options.temperature as number | undefined,
-		maxTokens: options.maxTokens as number | undefined,
-		topP: options.topP as number | undefined,
-		frequencyPenalty: options.frequencyPenalty as number | undefined,
-		presencePenalty: options.presencePenalty as number | undefined,
-		seed: options.seed as number | undefined,
-		stop: readStop(options.stop),
-		responseFormat,
-		tools: parseTools(options.tools),
-		toolChoice: options.toolChoice as ChatOptions['toolChoice'],
-	};
-	return { messages, options: chatOptions };
-}
-
-function readStop(value: unknown): string[] | undefined {
-	if (Array.isArray(value)) return value.map(String);
-	if (typeof value !== 'string' || value === '') return undefined;
-	if (value.trim().startsWith('[')) {
-		try {
-			const parsed = JSON.parse(value);
-			if (Array.isArray(parsed)) return parsed.map(String);
-		} catch {
-			// not JSON: one sequence per line
-		}
-	}
-	return value.split('\n').filter((s) => s.length > 0);
-}
-
-function list(value: unknown): string[] {
-	if (Array.isArray(value)) return value.map((v) => String(v).trim()).filter(Boolean);
-	if (typeof value !== 'string') return [];
-	return value.split(/[\n,]/).map((v) => v.trim()).filter(Boolean);
-}
-
-/** Image URLs plus binary images as data URLs. */
-async function readImages(ctx: IExecuteFunctions, i: number, options: IDataObject): Promise<string[]> {
-	const urls = list(options.imageUrls);
-	for (const url of urls) {
-		if (!/^(https?:|data:image\/)/i.test(url)) {
-			throw new InputError('imageUrls', `Image URL "${url.slice(0, 80)}" must start with http://, https:// or data:image/.`);
-		}
-	}
-	for (const property of list(options.imageBinaryProperties)) {
-		const binary = ctx.getInputData()[i].binary?.[property];
-		if (!binary) {
-			throw new InputError('imageBinaryProperties', `Item ${i} has no binary property "${property}". Check the name in the previous node's output (Binary tab).`);
-		}
-		if (!binary.mimeType?.startsWith('image/')) {
-			throw new InputError('imageBinaryProperties', `Binary property "${property}" of item ${i} is ${binary.mimeType || 'of unknown type'}, not an image.`);
-		}
-		const buffer = await ctx.helpers.getBinaryDataBuffer(i, property);
-		urls.push(`data:${binary.mimeType};base64,${buffer.toString('base64')}`);
-	}
-	return urls;
-}
-
-/** The output item: answer first, then metadata. No prompt content. */
-function resultJson(result: ChatResult): IDataObject {
-	const json: IDataObject = { text: result.text };
-	if (result.json !== undefined) json.json = result.json as IDataObject;
-	if (result.toolCalls) json.toolCalls = result.toolCalls as unknown as IDataObject[];
-	if (result.reasoning) json.reasoning = result.reasoning;
-	json.finishReason = result.finishReason;
-	json.provider = result.provider;
-	json.model = result.model;
-	json.usage = result.usage as IDataObject;
-	json.latencyMs = result.latencyMs;
-	json.attempts = result.attempts as unknown as IDataObject[];
-	if (result.raw !== undefined) json.raw = result.raw as IDataObject;
-	return json;
 }
