@@ -1,4 +1,4 @@
-import { ProviderCredential } from './ProviderCredential';
+import { ProviderCredential } from '../nodes/shared/ProviderCredential';
 
 export class ByokOllamaCloudApi extends ProviderCredential {
 	constructor() {

@@ -1,5 +1,6 @@
 import {
 	NodeConnectionTypes,
+	NodeOperationError,
 	type IDataObject,
 	type IExecuteFunctions,
 	type INodeExecutionData,
@@ -7,8 +8,7 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 import { complete } from '../llm/dispatch';
-import { InputError } from '../llm/errors';
-import { callSettings, chatOptionsProperty, promptProperties, readRequest, resultJson, runItems } from '../shared/chat';
+import { callSettings, chatOptionsProperty, promptProperties, readRequest, responseFormatProperties, resultJson, runItems } from '../shared/chat';
 import {
 	byokCredentialTest,
 	candidatesFor,
@@ -37,6 +37,7 @@ export class ByokChat implements INodeType {
 			providersProperty,
 			modelProperty,
 			...promptProperties,
+			...responseFormatProperties,
 			fallbacksProperty,
 			chatOptionsProperty,
 		],
@@ -51,13 +52,13 @@ export class ByokChat implements INodeType {
 		const signal = this.getExecutionCancelSignal?.();
 		return await runItems(this, 1, async (i, secrets) => {
 			const model = String(this.getNodeParameter('model', i, '', { extractValue: true }) ?? '').trim();
-			if (!model) throw new InputError('model', 'No model is selected. Pick one from the list or enter its ID.');
+			if (!model) throw new NodeOperationError(this.getNode(), 'No model is selected. Pick one from the list or enter its ID.', { itemIndex: i });
 			const candidates = await candidatesFor(this, i, model);
 			secrets.push(...candidates.map((c) => c.connection.apiKey));
 			const options = this.getNodeParameter('options', i, {}) as IDataObject;
 			const request = await readRequest(this, i, options);
 			const result = await complete(request, candidates, callSettings(options, signal));
-			return { json: resultJson(result) };
+			return { data: resultJson(result) };
 		});
 	}
 }

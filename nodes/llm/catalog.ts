@@ -12,6 +12,10 @@ export interface HeaderField {
 	description?: string;
 }
 
+/** Auto-Router categories, in output order. */
+export const CATEGORIES = ['fast', 'balanced', 'reasoning', 'long_context', 'vision', 'code'] as const;
+export type Category = (typeof CATEGORIES)[number];
+
 export interface ProviderInfo {
 	id: string;
 	name: string;
@@ -23,6 +27,10 @@ export interface ProviderInfo {
 	defaultModel: string;
 	/** Model-name prefixes that identify this provider's own models (used for prefix routing). */
 	modelPrefixes: string[];
+	/** A character whose presence in a model name means this provider (OpenRouter's "/", Ollama's ":"). */
+	modelMarker?: string;
+	/** The Auto-Router's default model per category at this provider. */
+	routerModels: Record<Category, string>;
 	/** Request field for the output-token cap: newer OpenAI models reject `max_tokens`. */
 	maxTokensField?: 'max_tokens' | 'max_completion_tokens';
 	/** Headers sent with every request, besides `Authorization: Bearer <key>`. */
@@ -45,6 +53,7 @@ export const PROVIDERS: readonly ProviderInfo[] = [
 		modelPrefixes: ['gpt', 'o1', 'o3', 'o4', 'chatgpt'],
 		maxTokensField: 'max_completion_tokens',
 		docsUrl: 'https://platform.openai.com/docs/api-reference/chat',
+		routerModels: { fast: 'gpt-4.1-nano', balanced: 'gpt-4.1-mini', reasoning: 'o4-mini', long_context: 'gpt-4.1', vision: 'gpt-4.1-mini', code: 'gpt-4.1' },
 	},
 	{
 		id: 'anthropic',
@@ -58,6 +67,7 @@ export const PROVIDERS: readonly ProviderInfo[] = [
 		extraHeaders: { 'anthropic-version': '2023-06-01' },
 		keyHeaders: ['x-api-key'],
 		docsUrl: 'https://docs.anthropic.com/en/api/openai-sdk',
+		routerModels: { fast: 'claude-haiku-4-5', balanced: 'claude-sonnet-4-5', reasoning: 'claude-opus-4-1', long_context: 'claude-sonnet-4-5', vision: 'claude-sonnet-4-5', code: 'claude-sonnet-4-5' },
 	},
 	{
 		id: 'gemini',
@@ -68,6 +78,7 @@ export const PROVIDERS: readonly ProviderInfo[] = [
 		defaultModel: 'gemini-2.5-flash',
 		modelPrefixes: ['gemini', 'models/gemini', 'gemma'],
 		docsUrl: 'https://ai.google.dev/gemini-api/docs/openai',
+		routerModels: { fast: 'gemini-2.5-flash-lite', balanced: 'gemini-2.5-flash', reasoning: 'gemini-2.5-pro', long_context: 'gemini-2.5-flash', vision: 'gemini-2.5-flash', code: 'gemini-2.5-pro' },
 	},
 	{
 		id: 'groq',
@@ -78,6 +89,7 @@ export const PROVIDERS: readonly ProviderInfo[] = [
 		defaultModel: 'llama-3.3-70b-versatile',
 		modelPrefixes: [],
 		docsUrl: 'https://console.groq.com/docs/openai',
+		routerModels: { fast: 'llama-3.1-8b-instant', balanced: 'llama-3.3-70b-versatile', reasoning: 'openai/gpt-oss-120b', long_context: 'moonshotai/kimi-k2-instruct-0905', vision: 'meta-llama/llama-4-scout-17b-16e-instruct', code: 'qwen/qwen3-32b' },
 	},
 	{
 		id: 'openrouter',
@@ -103,6 +115,8 @@ export const PROVIDERS: readonly ProviderInfo[] = [
 			},
 		],
 		docsUrl: 'https://openrouter.ai/docs/api-reference/overview',
+		routerModels: { fast: 'openai/gpt-oss-20b', balanced: 'qwen/qwen3-30b-a3b-instruct', reasoning: 'deepseek/deepseek-r1-distill-llama-70b', long_context: 'google/gemini-2.5-flash', vision: 'qwen/qwen3-vl-235b-a22b-instruct', code: 'qwen/qwen3-coder-30b' },
+		modelMarker: '/',
 	},
 	{
 		id: 'ollama',
@@ -113,6 +127,8 @@ export const PROVIDERS: readonly ProviderInfo[] = [
 		defaultModel: 'llama3.2',
 		modelPrefixes: [],
 		docsUrl: 'https://github.com/ollama/ollama/blob/main/docs/openai.md',
+		routerModels: { fast: 'llama3.2', balanced: 'qwen3:8b', reasoning: 'deepseek-r1:8b', long_context: 'qwen3:8b', vision: 'llama3.2-vision', code: 'qwen2.5-coder:7b' },
+		modelMarker: ':',
 	},
 	{
 		id: 'ollamaCloud',
@@ -123,6 +139,7 @@ export const PROVIDERS: readonly ProviderInfo[] = [
 		defaultModel: 'gpt-oss:120b',
 		modelPrefixes: [],
 		docsUrl: 'https://docs.ollama.com/cloud',
+		routerModels: { fast: 'gpt-oss:20b', balanced: 'gpt-oss:120b', reasoning: 'deepseek-v3.1:671b', long_context: 'qwen3-coder:480b', vision: 'qwen3-vl:235b', code: 'qwen3-coder:480b' },
 	},
 	{
 		id: 'deepseek',
@@ -133,6 +150,7 @@ export const PROVIDERS: readonly ProviderInfo[] = [
 		defaultModel: 'deepseek-chat',
 		modelPrefixes: ['deepseek'],
 		docsUrl: 'https://api-docs.deepseek.com',
+		routerModels: { fast: 'deepseek-chat', balanced: 'deepseek-chat', reasoning: 'deepseek-reasoner', long_context: 'deepseek-chat', vision: 'deepseek-chat', code: 'deepseek-chat' },
 	},
 	{
 		id: 'mistral',
@@ -143,6 +161,7 @@ export const PROVIDERS: readonly ProviderInfo[] = [
 		defaultModel: 'mistral-small-latest',
 		modelPrefixes: ['mistral', 'magistral', 'codestral', 'pixtral', 'ministral', 'devstral'],
 		docsUrl: 'https://docs.mistral.ai/api',
+		routerModels: { fast: 'mistral-small-latest', balanced: 'mistral-medium-latest', reasoning: 'magistral-medium-latest', long_context: 'mistral-medium-latest', vision: 'pixtral-large-latest', code: 'codestral-latest' },
 	},
 	{
 		id: 'xai',
@@ -153,6 +172,7 @@ export const PROVIDERS: readonly ProviderInfo[] = [
 		defaultModel: 'grok-3-mini',
 		modelPrefixes: ['grok'],
 		docsUrl: 'https://docs.x.ai/docs/api-reference',
+		routerModels: { fast: 'grok-3-mini', balanced: 'grok-4-fast-non-reasoning', reasoning: 'grok-4', long_context: 'grok-4-fast-non-reasoning', vision: 'grok-4', code: 'grok-code-fast-1' },
 	},
 	{
 		id: 'moonshot',
@@ -163,6 +183,7 @@ export const PROVIDERS: readonly ProviderInfo[] = [
 		defaultModel: 'kimi-k2-turbo-preview',
 		modelPrefixes: ['kimi', 'moonshot'],
 		docsUrl: 'https://platform.moonshot.ai/docs',
+		routerModels: { fast: 'kimi-k2-turbo-preview', balanced: 'kimi-k2-0905-preview', reasoning: 'kimi-k2-thinking', long_context: 'kimi-k2-0905-preview', vision: 'moonshot-v1-8k-vision-preview', code: 'kimi-k2-0905-preview' },
 	},
 	{
 		id: 'together',
@@ -173,6 +194,7 @@ export const PROVIDERS: readonly ProviderInfo[] = [
 		defaultModel: 'meta-llama/Llama-3.3-70B-Instruct-Turbo',
 		modelPrefixes: [],
 		docsUrl: 'https://docs.together.ai/docs/openai-api-compatibility',
+		routerModels: { fast: 'meta-llama/Llama-3.2-3B-Instruct-Turbo', balanced: 'meta-llama/Llama-3.3-70B-Instruct-Turbo', reasoning: 'deepseek-ai/DeepSeek-R1', long_context: 'meta-llama/Llama-4-Maverick-17B-128E-Instruct-FP8', vision: 'meta-llama/Llama-4-Maverick-17B-128E-Instruct-FP8', code: 'Qwen/Qwen3-Coder-480B-A35B-Instruct-FP8' },
 	},
 	{
 		id: 'custom',
@@ -183,6 +205,7 @@ export const PROVIDERS: readonly ProviderInfo[] = [
 		defaultModel: '',
 		modelPrefixes: [],
 		docsUrl: 'https://platform.openai.com/docs/api-reference/chat',
+		routerModels: { fast: '', balanced: '', reasoning: '', long_context: '', vision: '', code: '' },
 	},
 ];
 
@@ -192,4 +215,19 @@ export function getProvider(id: string): ProviderInfo {
 		throw new Error(`Unknown provider "${id}". Known providers: ${PROVIDERS.map((p) => p.id).join(', ')}`);
 	}
 	return provider;
+}
+
+/**
+ * The provider a bare model name belongs to: a marker (`/` OpenRouter, `:` Ollama) first, since
+ * it says more than a family name ("gpt-oss:20b" is an Ollama tag, "openai/gpt-4o" an OpenRouter
+ * slug); then a prefix (`claude*` Anthropic, `gpt*`/`o3*` OpenAI, `gemini*` Gemini ...); else the
+ * default provider. A prefix that itself holds the marker ("models/gemini") still wins.
+ */
+export function providerForModel(model: string, defaultProviderId: string): string {
+	const name = model.trim().toLowerCase();
+	const prefixOf = (p: ProviderInfo) => p.modelPrefixes.find((prefix) => name.startsWith(prefix));
+	const byPrefix = PROVIDERS.find(prefixOf);
+	const byMarker = PROVIDERS.find((p) => p.modelMarker && name.includes(p.modelMarker));
+	if (byMarker && !(byPrefix && prefixOf(byPrefix)!.includes(byMarker.modelMarker!))) return byMarker.id;
+	return byPrefix?.id ?? defaultProviderId;
 }

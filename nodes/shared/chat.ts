@@ -54,12 +54,16 @@ export const promptProperties: INodeProperties[] = [
 		description: 'Roles system, user, assistant or tool; content as a string or content parts (text, image_url)',
 		displayOptions: { show: { promptType: ['messages'] } },
 	},
+];
+
+/** Text, JSON object or JSON schema; only for nodes that answer. */
+export const responseFormatProperties: INodeProperties[] = [
 	{
 		displayName: 'Response Format',
 		name: 'responseFormat',
 		type: 'options',
 		options: [
-			{ name: 'JSON Object', value: 'json_object', description: 'Any JSON object, parsed into the "json" output field' },
+			{ name: 'JSON Object', value: 'json_object', description: 'Any JSON object, parsed for the next nodes' },
 			{ name: 'JSON Schema', value: 'json_schema', description: 'JSON that matches your schema, checked and parsed' },
 			{ name: 'Text', value: 'text' },
 		],
@@ -88,7 +92,7 @@ export const chatOptionsProperty: INodeProperties = {
 			name: 'breakerCooldown',
 			type: 'number',
 			typeOptions: { minValue: 1 },
-			default: DEFAULTS.breaker.cooldownMs / 1000,
+			default: 60,
 			description: 'How long a provider and model that keep failing are skipped before one probe request tries them again',
 		},
 		{
@@ -96,7 +100,7 @@ export const chatOptionsProperty: INodeProperties = {
 			name: 'breakerThreshold',
 			type: 'number',
 			typeOptions: { minValue: 1 },
-			default: DEFAULTS.breaker.threshold,
+			default: 5,
 			description: 'Consecutive failures of one provider and model (in any workflow) that pause it for the cooldown',
 		},
 		{
@@ -104,7 +108,7 @@ export const chatOptionsProperty: INodeProperties = {
 			name: 'concurrency',
 			type: 'number',
 			typeOptions: { minValue: 1 },
-			default: DEFAULT_CONCURRENCY,
+			default: 4,
 			description: 'How many items are sent at once. Output keeps the input order.',
 		},
 		{
@@ -138,20 +142,20 @@ export const chatOptionsProperty: INodeProperties = {
 			description: 'Whether to add the provider\'s whole response under "raw"',
 		},
 		{
-			displayName: 'Max Wait (Seconds)',
-			name: 'maxWait',
-			type: 'number',
-			typeOptions: { minValue: 0 },
-			default: DEFAULTS.maxWaitMs / 1000,
-			description: 'Longest pause before a retry. When a provider asks for a longer wait (Retry-After), the next fallback is used instead.',
-		},
-		{
 			displayName: 'Max Tokens',
 			name: 'maxTokens',
 			type: 'number',
 			typeOptions: { minValue: 1 },
 			default: 1024,
 			description: 'The most tokens the answer may have',
+		},
+		{
+			displayName: 'Max Wait (Seconds)',
+			name: 'maxWait',
+			type: 'number',
+			typeOptions: { minValue: 0 },
+			default: 60,
+			description: 'Longest pause before a retry. When a provider asks for a longer wait (Retry-After), the next fallback is used instead.',
 		},
 		{
 			displayName: 'Presence Penalty',
@@ -165,7 +169,7 @@ export const chatOptionsProperty: INodeProperties = {
 			name: 'retries',
 			type: 'number',
 			typeOptions: { minValue: 0 },
-			default: DEFAULTS.retries,
+			default: 3,
 			description: 'Extra tries of the same provider and model after a rate limit, server error, timeout, connection error or broken answer, with exponential backoff or the provider\'s Retry-After',
 		},
 		{
@@ -194,7 +198,7 @@ export const chatOptionsProperty: INodeProperties = {
 			name: 'timeout',
 			type: 'number',
 			typeOptions: { minValue: 1 },
-			default: DEFAULT_TIMEOUT_S,
+			default: 600,
 			description: 'How long to wait for one answer. Reasoning models can take minutes.',
 		},
 		{
@@ -243,7 +247,7 @@ export function callSettings(options: IDataObject, signal?: AbortSignal): CallSe
 
 /** What one item produced: its JSON and, for multi-output nodes, which output it leaves on. */
 export interface ItemResult {
-	json: IDataObject;
+	data: IDataObject;
 	output?: number;
 }
 
@@ -266,11 +270,11 @@ export async function runItems(
 		} catch (err) {
 			const error = toNodeError(node, err, i, ...secrets);
 			if (!ctx.continueOnFail()) throw error;
-			return { json: errorItemJson(error, err) };
+			return { data: errorItemJson(error, err) };
 		}
 	});
 	const outputs: INodeExecutionData[][] = Array.from({ length: outputCount }, () => []);
-	results.forEach((result, i) => outputs[result.output ?? 0].push({ json: result.json, pairedItem: { item: i } }));
+	results.forEach((result, i) => outputs[result.output ?? 0].push({ json: result.data, pairedItem: { item: i } }));
 	return outputs;
 }
 

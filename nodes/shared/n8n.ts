@@ -120,29 +120,45 @@ export async function connectionFor(ctx: IExecuteFunctions | ILoadOptionsFunctio
 	return connectionFromCredential(providerId, data, String(ref?.id ?? `${node.id}:${provider.credentialType}`), ref?.name ?? provider.name);
 }
 
+/** A provider + model the node may call, as the user wrote it; `where` names it in errors. */
+export interface CandidateEntry {
+	provider: string;
+	model: string;
+	where: string;
+	field: string;
+}
+
 /**
- * The primary candidate and the fallbacks of one item, each with its provider's connection.
- * A fallback whose provider is not selected is a clear input error.
+ * Turns entries into engine candidates, each with its provider's connection (loaded once).
+ * A provider that is not selected under Providers is a clear input error: its credential
+ * cannot be chosen otherwise.
  */
-export async function candidatesFor(ctx: IExecuteFunctions, itemIndex: number, primaryModel: string): Promise<Candidate[]> {
+export async function toCandidates(ctx: IExecuteFunctions, itemIndex: number, entries: CandidateEntry[]): Promise<Candidate[]> {
 	const providers = selectedProviders(ctx, itemIndex);
 	const connections = new Map<string, Connection>();
-	const connection = async (providerId: string) => {
-		let c = connections.get(providerId);
-		if (!c) connections.set(providerId, (c = await connectionFor(ctx, providerId, itemIndex)));
-		return c;
-	};
-	const candidates: Candidate[] = [{ connection: await connection(providers[0]), model: primaryModel }];
-	const fallbacks = (ctx.getNodeParameter('fallbacks.fallback', itemIndex, []) as Array<{ provider: string; model: string }>) ?? [];
-	for (const [n, fallback] of fallbacks.entries()) {
-		const model = String(fallback.model ?? '').trim();
-		if (!model) throw new InputError('fallbacks', `Fallback ${n + 1} has no model. Enter the model ID to use at ${getProvider(fallback.provider).name}.`);
-		if (!providers.includes(fallback.provider)) {
-			throw new InputError('fallbacks', `Fallback ${n + 1} uses ${getProvider(fallback.provider).name}, which is not selected under Providers. Add it there and choose its credential.`);
+	const candidates: Candidate[] = [];
+	for (const entry of entries) {
+		const provider = getProvider(entry.provider);
+		const model = entry.model.trim();
+		if (!model) throw new InputError(entry.field, `${entry.where} has no model. Enter the model ID to use at ${provider.name}.`);
+		if (!providers.includes(provider.id)) {
+			throw new InputError(entry.field, `${entry.where} uses ${provider.name}, which is not selected under Providers. Add it there and choose its credential.`);
 		}
-		candidates.push({ connection: await connection(fallback.provider), model });
+		let connection = connections.get(provider.id);
+		if (!connection) connections.set(provider.id, (connection = await connectionFor(ctx, provider.id, itemIndex)));
+		candidates.push({ connection, model });
 	}
 	return candidates;
+}
+
+/** BYOK Chat's candidates for one item: the first provider with the chosen model, then the fallbacks. */
+export async function candidatesFor(ctx: IExecuteFunctions, itemIndex: number, primaryModel: string): Promise<Candidate[]> {
+	const [primary] = selectedProviders(ctx, itemIndex);
+	const fallbacks = (ctx.getNodeParameter('fallbacks.fallback', itemIndex, []) as Array<{ provider: string; model: string }>) ?? [];
+	return await toCandidates(ctx, itemIndex, [
+		{ provider: primary, model: primaryModel, where: 'The node', field: 'model' },
+		...fallbacks.map((f, n) => ({ provider: f.provider, model: String(f.model ?? ''), where: `Fallback ${n + 1}`, field: 'fallbacks' })),
+	]);
 }
 
 /** The model list for the node's provider, filtered by what the user typed. No name filtering otherwise. */

@@ -22,6 +22,7 @@ import {
 	type IWorkflowExecuteAdditionalData,
 	type WorkflowParameters,
 } from 'n8n-workflow';
+import { ByokAutoRouter } from '../../nodes/ByokAutoRouter/ByokAutoRouter.node';
 import { ByokChat } from '../../nodes/ByokChat/ByokChat.node';
 
 /** A start node that emits the items in its `items` parameter (json and optional binary). */
@@ -47,6 +48,7 @@ class TestItems implements INodeType {
 
 const types: Record<string, INodeType> = {
 	'n8n-nodes-byok.byokChat': new ByokChat(),
+	'n8n-nodes-byok.byokAutoRouter': new ByokAutoRouter(),
 	'test.items': new TestItems(),
 };
 
@@ -146,6 +148,8 @@ export interface ChatWorkflowOptions {
 	nodeCredentials?: Record<string, string>;
 	continueOnFail?: boolean;
 	nodeName?: string;
+	/** Defaults to BYOK Chat. */
+	nodeType?: string;
 }
 
 /** A two-node workflow: Items -> BYOK Chat. */
@@ -164,7 +168,7 @@ export function chatWorkflow(options: ChatWorkflowOptions): TestWorkflow {
 			{
 				id: 'chat',
 				name: options.nodeName ?? 'BYOK Chat',
-				type: 'n8n-nodes-byok.byokChat',
+				type: options.nodeType ?? 'n8n-nodes-byok.byokChat',
 				typeVersion: 1,
 				position: [200, 0],
 				parameters: options.parameters,
@@ -176,6 +180,11 @@ export function chatWorkflow(options: ChatWorkflowOptions): TestWorkflow {
 		],
 		connections: { Items: { main: [[{ node: options.nodeName ?? 'BYOK Chat', type: NodeConnectionTypes.Main, index: 0 }]] } },
 	};
+}
+
+/** Every main output of a node (one array per output). */
+export function nodeOutputs(run: IRun, nodeName: string): INodeExecutionData[][] {
+	return run.data.resultData.runData[nodeName]?.[0]?.data?.main?.map((items) => items ?? []) ?? [];
 }
 
 /** The main output items of a node, or the run's error. */

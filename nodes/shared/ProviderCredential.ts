@@ -1,5 +1,5 @@
 import type { IAuthenticateGeneric, ICredentialType, Icon, INodeProperties } from 'n8n-workflow';
-import { getProvider } from '../nodes/llm/catalog';
+import { getProvider } from '../llm/catalog';
 
 /**
  * Every provider credential is this class filled from one catalog row, so the 13 credential
@@ -10,7 +10,7 @@ export abstract class ProviderCredential implements ICredentialType {
 	name: string;
 	displayName: string;
 	documentationUrl: string;
-	icon: Icon = { light: 'file:../nodes/ByokChat/byok.svg', dark: 'file:../nodes/ByokChat/byok.dark.svg' };
+	icon: Icon;
 	properties: INodeProperties[];
 	authenticate: IAuthenticateGeneric = {
 		type: 'generic',
@@ -24,6 +24,8 @@ export abstract class ProviderCredential implements ICredentialType {
 		this.name = provider.credentialType;
 		this.displayName = `BYOK ${provider.name} API`;
 		this.documentationUrl = provider.docsUrl;
+		// Relative to the credential files in dist/credentials.
+		this.icon = { light: `file:icons/${provider.id}.svg`, dark: `file:icons/${provider.id}.dark.svg` };
 		const limit = (name: string, displayName: string, description: string): INodeProperties => ({
 			displayName,
 			name,
@@ -44,6 +46,7 @@ export abstract class ProviderCredential implements ICredentialType {
 					? `Your ${provider.name} API key`
 					: 'Only needed if the server asks for one; leave empty otherwise',
 			},
+			// eslint-disable-next-line n8n-nodes-base/node-param-default-missing -- the default is the provider's URL from the catalog
 			{
 				displayName: 'Base URL',
 				name: 'baseUrl',

@@ -1,0 +1,122 @@
+/**
+ * The Auto-Router's decisions, free of n8n: which category a request belongs to (rules, an LLM,
+ * or both), and which candidates (provider + model, in order) serve a category.
+ */
+import { CATEGORIES, getProvider, providerForModel, type Category } from './catalog';
+import { classifyByRules } from './classifier';
+import { complete, type CallSettings, type Candidate } from './dispatch';
+import { InputError, LlmError } from './errors';
+import type { ChatMessage } from './request';
+
+export type ClassifierMode = 'rules' | 'llm' | 'hybrid';
+
+export interface Routing {
+	category: Category;
+	confidence: number;
+	classifier: 'rules' | 'llm' | 'override';
+	reason: string;
+}
+
+export function isCategory(value: unknown): value is Category {
+	return typeof value === 'string' && (CATEGORIES as readonly string[]).includes(value);
+}
+
+const LLM_INSTRUCTIONS = `You route requests to a model category. Reply with exactly one id and nothing else:
+fast: short, simple, low-stakes (greetings, one-line facts, short translations or rewrites, simple extraction)
+balanced: everyday writing and explanation (emails, summaries, explanations, copy)
+reasoning: multi-step reasoning that is not mainly code (math, proofs, logic, planning, trade-offs, probability)
+code: writing, reviewing, debugging, explaining or converting code, SQL, regex, shell, configs, stack traces`;
+
+/** What the classifying model sees: the last user turn (shortened), never the whole conversation. */
+function classificationMessages(messages: ChatMessage[]): ChatMessage[] {
+	const lastUser = [...messages].reverse().find((m) => m.role === 'user');
+	const content = lastUser?.content;
+	const text = typeof content === 'string' ? content : (content ?? []).map((p) => ('text' in p ? p.text : '')).join(' ');
+	const excerpt = text.length > 4000 ? `${text.slice(0, 3000)}\n...\n${text.slice(-1000)}` : text;
+	return [
+		{ role: 'system', content: LLM_INSTRUCTIONS },
+		{ role: 'user', content: `Request:\n"""\n${excerpt}\n"""\nCategory id:` },
+	];
+}
+
+/** Reads a category id out of a model's short answer ("Reasoning.", "`code`", "long context"). */
+export function parseCategory(answer: string): Category | undefined {
+	const text = answer.toLowerCase().replace(/[\s-]+/g, '_');
+	return CATEGORIES.find((c) => text.includes(c));
+}
+
+async function classifyByLlm(messages: ChatMessage[], candidates: Candidate[], settings: CallSettings): Promise<Category> {
+	const result = await complete({ messages: classificationMessages(messages), options: { temperature: 0, maxTokens: 10 } }, candidates, settings);
+	const category = parseCategory(result.text);
+	if (!category) throw new Error(`the model answered "${result.text.slice(0, 40)}", not a category`);
+	return category;
+}
+
+export interface RouteOptions {
+	mode: ClassifierMode;
+	/** Below this rules confidence, hybrid mode asks the LLM. */
+	threshold: number;
+	longContextTokens: number;
+	/** A category given per item; wins over every classifier. */
+	override?: string;
+	/** The Fast category's candidates, for the LLM classifier. */
+	llmCandidates?: () => Promise<Candidate[]>;
+	llmSettings?: CallSettings;
+}
+
+/** Decides the category of one request. LLM trouble never fails the item: the rules answer instead. */
+export async function route(messages: ChatMessage[], o: RouteOptions): Promise<Routing> {
+	const override = o.override?.trim();
+	if (override) {
+		if (!isCategory(override)) throw new InputError('categoryOverride', `Category override "${override}" is not one of ${CATEGORIES.join(', ')}.`);
+		return { category: override, confidence: 1, classifier: 'override', reason: 'Category given by the override' };
+	}
+	const rules = classifyByRules(messages, { longContextTokens: o.longContextTokens });
+	const decided: Routing = { ...rules, classifier: 'rules' };
+	// Images and length are facts, not judgement: a text-only or short-context model could not serve them.
+	const structural = rules.category === 'vision' || rules.category === 'long_context';
+	if (o.mode === 'rules' || structural || (o.mode === 'hybrid' && rules.confidence >= o.threshold)) return decided;
+	if (!o.llmCandidates || !o.llmSettings) return decided;
+	try {
+		const category = await classifyByLlm(messages, await o.llmCandidates(), o.llmSettings);
+		return { category, confidence: 0.9, classifier: 'llm', reason: `The Fast model classified it as ${category}` };
+	} catch (err) {
+		const why = err instanceof LlmError ? `${err.kind}${err.status ? ` ${err.status}` : ''}` : err instanceof Error ? err.message : String(err);
+		return { ...decided, reason: `${rules.reason} (LLM classifier failed: ${why}; used the rules)` };
+	}
+}
+
+/**
+ * One category's model list ("model, provider:model, ...") as provider + model entries. An entry
+ * names its provider with a provider id prefix; otherwise, when `byName` is on, the model name
+ * picks it (`claude*` Anthropic, `a/b` OpenRouter ...), else the first provider. An empty list
+ * means the first provider's default for the category, from the catalog.
+ */
+export function categoryEntries(list: string, category: Category, primaryProvider: string, byName: boolean): Array<{ provider: string; model: string }> {
+	const entries = list
+		.split(/[\n,]/)
+		.map((e) => e.trim())
+		.filter(Boolean);
+	if (entries.length === 0) {
+		const model = getProvider(primaryProvider).routerModels[category];
+		if (!model) {
+			throw new InputError('categoryModels', `No model is set for the ${category} category, and ${getProvider(primaryProvider).name} has no default. Enter one under Models per Category.`);
+		}
+		return [{ provider: primaryProvider, model }];
+	}
+	return entries.map((entry) => {
+		const colon = entry.indexOf(':');
+		const explicit = colon > 0 ? entry.slice(0, colon) : '';
+		if (explicit && isProviderId(explicit)) return { provider: explicit, model: entry.slice(colon + 1).trim() };
+		return { provider: byName ? providerForModel(entry, primaryProvider) : primaryProvider, model: entry };
+	});
+}
+
+function isProviderId(id: string): boolean {
+	try {
+		getProvider(id);
+		return true;
+	} catch {
+		return false;
+	}
+}
