@@ -26,7 +26,8 @@ export class ByokChat implements INodeType {
 		icon: { light: 'file:byok.svg', dark: 'file:byok.dark.svg' },
 		group: ['transform'],
 		version: 1,
-		subtitle: '={{[].concat($parameter["providers"])[0] + ": " + ($parameter["model"].cachedResultName || $parameter["model"].value || "")}}',
+		// In expressions a resource locator reads as its plain value.
+		subtitle: '={{[].concat($parameter["providers"])[0] + ": " + ($parameter["model"] || "")}}',
 		description: 'Chat with any LLM provider or OpenAI-compatible server using your own API key',
 		defaults: { name: 'BYOK Chat' },
 		inputs: [NodeConnectionTypes.Main],

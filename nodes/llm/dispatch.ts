@@ -250,7 +250,7 @@ export async function complete(request: ChatRequest, candidates: Candidate[], se
 		// After "context too long", only a different model can help.
 		if (lastError?.action === 'next_other_model' && failedModels.has(candidate.model)) continue;
 		const key = breakerKey(candidate);
-		if (!breakers.allow(key)) {
+		if (!(await breakers.allow(key))) {
 			attempts.push({ provider: candidate.connection.provider.id, model: candidate.model, outcome: 'breaker_open', waitedMs: 0, durationMs: 0 });
 			lastError = new LlmError('breaker_open', `${candidate.connection.provider.name} ${candidate.model} failed repeatedly and is paused for a cooldown.`);
 			continue;
@@ -259,7 +259,7 @@ export async function complete(request: ChatRequest, candidates: Candidate[], se
 		for (let retry = 0; ; retry++) {
 			try {
 				const answer = await completeWith(candidate, request, settings, attempts, waitedMs);
-				breakers.succeeded(key);
+				await breakers.succeeded(key);
 				return {
 					text: answer.text,
 					json: answer.json,
@@ -277,9 +277,9 @@ export async function complete(request: ChatRequest, candidates: Candidate[], se
 				const error = classify(err);
 				lastError = error;
 				failedModels.add(candidate.model);
-				breakers.failed(key, error.kind, breakerSettings);
+				await breakers.failed(key, error.kind, breakerSettings);
 				if (error.action === 'fail') break candidates;
-				if (error.action !== 'retry' || retry >= retries || breakers.isOpen(key)) continue candidates;
+				if (error.action !== 'retry' || retry >= retries || (await breakers.isOpen(key))) continue candidates;
 				const wait = error.retryAfterMs ?? backoffDelay(retry);
 				if (wait > maxWaitMs) continue candidates;
 				await sleep(wait, settings.signal).catch(() => {

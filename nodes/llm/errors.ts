@@ -31,6 +31,7 @@ export type ErrorKind =
 	| 'invalid_output'
 	| 'daily_limit'
 	| 'breaker_open'
+	| 'limits_unavailable'
 	| 'cancelled';
 
 /** What the engine does next for each class (see README "Errors and what happens next"). */
@@ -42,6 +43,7 @@ export const ERROR_ACTIONS: Record<ErrorKind, ErrorAction> = {
 	timeout: 'retry',
 	connection: 'retry',
 	invalid_response: 'retry',
+	limits_unavailable: 'retry',
 	quota_exhausted: 'next_candidate',
 	auth: 'next_candidate',
 	model_not_found: 'next_candidate',
@@ -70,6 +72,7 @@ const HINTS: Record<ErrorKind, string> = {
 	invalid_output: 'The model\'s answer did not match the requested JSON format, even after one repair attempt.',
 	daily_limit: 'The key has used its requests for today (the Requests per Day limit on its credential). Add a fallback or raise the limit.',
 	breaker_open: 'This provider and model failed repeatedly and are paused for a cooldown. Add a fallback to keep going meanwhile.',
+	limits_unavailable: 'Queue mode keeps this key\'s limits in Redis, which did not answer, and BYOK_REDIS_ON_ERROR=fail forbids sending without them. Check Redis, or set BYOK_REDIS_ON_ERROR=local to fall back to per-process limits.',
 	cancelled: 'The execution was cancelled.',
 };
 

@@ -17,6 +17,7 @@ import {
 	type INodeListSearchResult,
 	type INodeProperties,
 	type JsonObject,
+	type NodeParameterValue,
 } from 'n8n-workflow';
 import { getProvider, PROVIDERS } from '../llm/catalog';
 import { connectionFromCredential, listModels, type Connection } from '../llm/client';
@@ -62,11 +63,18 @@ export const modelProperty: INodeProperties = {
 	],
 };
 
+/**
+ * Each provider's credential shows while that provider is selected. Written as "hide unless
+ * selected" rather than "show when selected": n8n's editor takes a parameter that every
+ * credential's `show` depends on for the node's authentication field, and would then hide
+ * Providers (and what it depends on) behind a single credential picker.
+ */
 export const providerCredentials: INodeCredentialDescription[] = PROVIDERS.map((p) => ({
 	name: p.credentialType,
 	required: true,
 	testedBy: 'byokCredentialTest',
-	displayOptions: { show: { providers: [p.id] } },
+	// n8n evaluates `_cnd` conditions for credentials too; its type only lists plain values.
+	displayOptions: { hide: { providers: [{ _cnd: { not: p.id } }] as unknown as NodeParameterValue[] } },
 }));
 
 /** The selected providers, first = primary. */

@@ -8,6 +8,7 @@
  * it, the credential Test button (REST) reports the provider's own error without leaking the key,
  * and a headless workflow run through n8n's CLI calls the provider and returns the expected item.
  * The only "provider" is test/fake-provider.js on 127.0.0.1; nothing here talks to a real LLM.
+ * Last, test/e2e/browser.js walks the same path in n8n's editor in Debian's chromium.
  *
  * Set BYOK_E2E_KEEP=1 to keep the scratch folder (n8n logs, database) after a passing run; it is
  * always kept after a failure.
@@ -210,12 +211,16 @@ function describeCommand(n8n, args, env) {
 	return `${vars.join(' ')} ${n8n.node} ${n8n.bin} ${args.join(' ')}`;
 }
 
-/** Starts `n8n start` on free ports and waits for /healthz/readiness. Returns a handle with stop(). */
-async function startN8n(n8n, userFolder, { logFile, timeoutMs = READY_TIMEOUT_MS } = {}) {
-	const port = await freePort();
-	const env = n8nEnv(n8n, userFolder, { N8N_PORT: String(port), N8N_RUNNERS_BROKER_PORT: String(await freePort()) });
+/**
+ * Starts `n8n start` (on `port`, else a free one) and waits for /healthz/readiness. Returns a handle with stop().
+ * `args` runs another command (queue mode: ['worker', '--concurrency=N'], whose health server then
+ * listens on the same port); `env` adds settings (queue mode, database).
+ */
+async function startN8n(n8n, userFolder, { logFile, timeoutMs = READY_TIMEOUT_MS, port, args = ['start'], env: extraEnv = {} } = {}) {
+	port ??= await freePort();
+	const env = n8nEnv(n8n, userFolder, { ...extraEnv, N8N_PORT: String(port), QUEUE_HEALTH_CHECK_PORT: String(port), N8N_RUNNERS_BROKER_PORT: String(await freePort()) });
 	const started = Date.now();
-	const proc = spawnGroup(n8n.node, [n8n.bin, 'start'], { env, cwd: userFolder, logFile });
+	const proc = spawnGroup(n8n.node, [n8n.bin, ...args], { env, cwd: userFolder, logFile });
 	let exited;
 	proc.done.then((result) => (exited = result));
 	const url = `http://127.0.0.1:${port}`;
@@ -223,8 +228,10 @@ async function startN8n(n8n, userFolder, { logFile, timeoutMs = READY_TIMEOUT_MS
 		url,
 		port,
 		pid: proc.child.pid,
-		command: describeCommand(n8n, ['start'], env),
+		command: describeCommand(n8n, args, env),
 		output: proc.output,
+		/** Resolves with {code, stdout, stderr, ms} when n8n exits, for whatever reason. */
+		exited: proc.done,
 		stop: () => stopN8n(proc),
 	};
 	try {
@@ -544,9 +551,13 @@ async function main() {
 		t.check(`npm pack + install into .n8n/nodes (${path.basename(tarball)})`, true);
 
 		fake = await require('../fake-provider.js').startFakeProvider();
-		const context = { n8n, scratch, fake, t, timings };
+		const context = { n8n, scratch, fake, t, timings, tarball };
 		await credentialTestPhase(context);
 		await headlessRunPhase(context);
+		// Phase 3: the same path in n8n's editor, in a real browser (own n8n, fresh database).
+		await require('./browser.js').browserPhase(context);
+		// Phase 4: queue mode, main + 2 workers sharing one key's limits through Redis.
+		await require('./queue.js').queuePhase(context);
 	} catch (err) {
 		t.check('e2e run completed', false, err.stack ?? err);
 	} finally {
@@ -555,7 +566,7 @@ async function main() {
 		t.check('no n8n process left running', liveGroups.size === 0, [...liveGroups].join(', '));
 	}
 
-	const timingText = [['pack + install', timings.install], ['server ready', timings.serverReady], ['execute', timings.execute]]
+	const timingText = [['pack + install', timings.install], ['server ready', timings.serverReady], ['execute', timings.execute], ['browser e2e', timings.browser], ['queue mode', timings.queue]]
 		.filter(([, ms]) => ms !== undefined)
 		.map(([name, ms]) => `${name} ${seconds(ms)}`)
 		.join(', ');
@@ -577,6 +588,10 @@ module.exports = {
 	runN8nCli,
 	freePort,
 	seconds,
+	reporter,
+	restClient,
+	sleep,
+	tail,
 };
 
 if (require.main === module) main();

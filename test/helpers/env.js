@@ -6,3 +6,6 @@ if (!process.env.N8N_USER_FOLDER) {
 	process.env.N8N_USER_FOLDER = fs.mkdtempSync(path.join(os.tmpdir(), 'byok-n8n-'));
 }
 process.env.N8N_LOG_LEVEL = process.env.N8N_LOG_LEVEL || 'silent';
+// In-process tests use per-process limits unless a test plugs in a Redis store itself
+// (test/cluster.test.ts), even in a shell that has n8n's queue-mode variables set.
+process.env.BYOK_REDIS = process.env.BYOK_REDIS || 'off';

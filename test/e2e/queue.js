@@ -1,0 +1,267 @@
+'use strict';
+/**
+ * Queue-mode e2e: real n8n 2.41.1 as a main process and two workers (EXECUTIONS_MODE=queue,
+ * Redis on 127.0.0.1:6379, PostgreSQL on 127.0.0.1:5432 in a fresh database when it is there,
+ * else SQLite). Many manual executions are started at once; each sends one request with a key
+ * whose credential allows REQUESTS_PER_MINUTE. The package finds Redis from n8n's own
+ * QUEUE_BULL_REDIS_* settings (nothing BYOK-specific but a key prefix, to keep this run's keys
+ * apart), so both workers share the key's limit: the fake provider's log must never show more
+ * than the limit in any 60-second window, and every execution must succeed, on the workers.
+ *
+ *   npm run test:e2e           (run.js calls queuePhase() last)
+ *   node test/e2e/queue.js     (alone: packs dist/ as it is; run `npm run build` first)
+ *
+ * It takes about 90 s: the limit must be reached and a real minute must pass before the last
+ * requests may go. Without Redis on 127.0.0.1:6379 it is skipped with the reason.
+ */
+const fs = require('node:fs');
+const net = require('node:net');
+const path = require('node:path');
+const { makeScratch, installPackage, startN8n, restClient, freePort, seconds, sleep, tail } = require('./run.js');
+
+const REQUESTS_PER_MINUTE = 12;
+const EXECUTIONS = 16;
+const WORKER_CONCURRENCY = 8;
+const GOOD_KEY = 'sk-queue-e2e-5b2d8f1a9c';
+const OWNER = { email: 'owner@byok-queue.test', firstName: 'Queue', lastName: 'Owner', password: 'ByokQueue-Passw0rd' };
+const WINDOW_MS = 60_000;
+
+function reachable(port, host = '127.0.0.1') {
+	return new Promise((resolve) => {
+		const socket = net.connect(port, host);
+		socket.setTimeout(1500, () => (socket.destroy(), resolve(false)));
+		socket.on('connect', () => (socket.end(), resolve(true)));
+		socket.on('error', () => resolve(false));
+	});
+}
+
+/** The most requests that arrived within any window of `windowMs` (half-open). */
+function maxInWindow(times, windowMs) {
+	const sorted = [...times].sort((a, b) => a - b);
+	let most = 0;
+	for (let i = 0, j = 0; i < sorted.length; i++) {
+		while (sorted[i] - sorted[j] >= windowMs) j++;
+		most = Math.max(most, i - j + 1);
+	}
+	return most;
+}
+
+/** A fresh PostgreSQL database for this run (n8n's own `pg`), or undefined to use SQLite. */
+async function freshPostgres(n8n, name) {
+	if (!(await reachable(5432))) return undefined;
+	const { Client } = require(path.join(n8n.cache, 'node_modules/pg'));
+	const admin = { host: '127.0.0.1', port: 5432, user: 'postgres', database: 'test', connectionTimeoutMillis: 3000 };
+	const client = new Client(admin);
+	try {
+		await client.connect();
+		await client.query(`CREATE DATABASE "${name}"`);
+	} catch (err) {
+		console.log(`# PostgreSQL on 127.0.0.1:5432 not usable (${err.message}); using SQLite`);
+		return undefined;
+	} finally {
+		await client.end().catch(() => undefined);
+	}
+	return {
+		env: { DB_TYPE: 'postgresdb', DB_POSTGRESDB_HOST: '127.0.0.1', DB_POSTGRESDB_PORT: '5432', DB_POSTGRESDB_DATABASE: name, DB_POSTGRESDB_USER: 'postgres', DB_POSTGRESDB_PASSWORD: '' },
+		async drop() {
+			const c = new Client(admin);
+			await c.connect();
+			await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).finally(() => c.end());
+		},
+	};
+}
+
+/** Deletes this run's keys (Bull's queue and the package's limits) from the shared Redis. */
+async function deleteRedisKeys(n8n, prefixes) {
+	const Redis = require(path.join(n8n.cache, 'node_modules/ioredis'));
+	const client = new Redis({ host: '127.0.0.1', port: 6379, maxRetriesPerRequest: 1 });
+	try {
+		for (const prefix of prefixes) {
+			let cursor = '0';
+			do {
+				const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+				if (keys.length) await client.del(...keys);
+				cursor = next;
+			} while (cursor !== '0');
+		}
+	} finally {
+		client.disconnect();
+	}
+}
+
+async function redisKeys(n8n, pattern) {
+	const Redis = require(path.join(n8n.cache, 'node_modules/ioredis'));
+	const client = new Redis({ host: '127.0.0.1', port: 6379, maxRetriesPerRequest: 1 });
+	try {
+		return await client.keys(pattern);
+	} finally {
+		client.disconnect();
+	}
+}
+
+function workflow(id, credential) {
+	return {
+		name: `BYOK queue e2e ${id}`,
+		nodes: [
+			{ id: '00000000-0000-4000-8000-000000000101', name: 'Start', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} },
+			{
+				id: '00000000-0000-4000-8000-000000000102',
+				name: 'BYOK Chat',
+				type: 'n8n-nodes-byok.byokChat',
+				typeVersion: 1,
+				position: [220, 0],
+				parameters: {
+					providers: ['custom'],
+					model: { __rl: true, mode: 'id', value: 'fake-small' },
+					promptType: 'simple',
+					prompt: 'hello from a worker',
+					// Waiting for a slot counts against the timeout; the last requests wait over a minute.
+					options: { timeout: 240, retries: 0 },
+				},
+				credentials: { byokCustomApi: { id: credential.id, name: credential.name } },
+			},
+		],
+		connections: { Start: { main: [[{ node: 'BYOK Chat', type: 'main', index: 0 }]] } },
+		settings: { executionOrder: 'v1' },
+		active: false,
+	};
+}
+
+async function queuePhase({ n8n, fake, t, timings, tarball }) {
+	const started = Date.now();
+	if (!(await reachable(6379))) {
+		console.log('# skip queue mode: nothing listens on 127.0.0.1:6379 (start Redis to run it)');
+		return;
+	}
+	const scratch = makeScratch('byok-queue-');
+	const runId = `byok-e2e-${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+	const bullPrefix = `${runId}-bull`;
+	const db = await freshPostgres(n8n, runId.replace(/-/g, '_'));
+	console.log(`# queue mode: scratch ${scratch.dir}, database ${db ? `PostgreSQL ${runId.replace(/-/g, '_')}` : 'SQLite'}, Redis prefixes ${runId}, ${bullPrefix}`);
+	const env = {
+		EXECUTIONS_MODE: 'queue',
+		QUEUE_BULL_REDIS_HOST: '127.0.0.1',
+		QUEUE_BULL_REDIS_PORT: '6379',
+		QUEUE_BULL_PREFIX: bullPrefix,
+		// The only BYOK setting: keep this run's keys apart from other tests. Redis itself comes
+		// from n8n's QUEUE_BULL_REDIS_* above.
+		BYOK_REDIS_PREFIX: runId,
+		OFFLOAD_MANUAL_EXECUTIONS_TO_WORKERS: 'true',
+		QUEUE_HEALTH_CHECK_ACTIVE: 'true',
+		N8N_WORKER_SERVER_ADDRESS: '127.0.0.1',
+		...(db?.env ?? {}),
+	};
+	const processes = [];
+	let passed = false;
+	try {
+		await installPackage(scratch.userFolder, tarball);
+		const main = await startN8n(n8n, scratch.userFolder, { env, logFile: path.join(scratch.dir, 'main.log') });
+		processes.push(main);
+		console.log(`# queue mode: main ready in ${seconds(main.readyMs)}`);
+		const workers = await Promise.all(
+			[1, 2].map((n) => startN8n(n8n, scratch.userFolder, { env, args: ['worker', `--concurrency=${WORKER_CONCURRENCY}`], logFile: path.join(scratch.dir, `worker-${n}.log`) })),
+		);
+		processes.push(...workers);
+		console.log(`# queue mode: workers ready in ${workers.map((w) => seconds(w.readyMs)).join(', ')}`);
+
+		const api = restClient(main.url);
+		await api.call('POST', '/owner/setup', OWNER);
+		const credential = await api.call('POST', '/credentials', {
+			name: 'BYOK queue e2e key',
+			type: 'byokCustomApi',
+			data: { apiKey: GOOD_KEY, baseUrl: fake.baseUrl, requestsPerMinute: REQUESTS_PER_MINUTE },
+		});
+		const created = await api.call('POST', '/workflows', workflow(runId, credential));
+
+		fake.reset();
+		const runStarted = Date.now();
+		const runs = await Promise.all(Array.from({ length: EXECUTIONS }, () => api.call('POST', `/workflows/${created.id}/run`, { triggerToStartFrom: { name: 'Start' } })));
+		const ids = runs.map((r) => String(r.executionId));
+		t.check(`queue mode: ${EXECUTIONS} manual executions started at once`, ids.every((id) => /^\d+$/.test(id)), JSON.stringify(runs));
+
+		const { parse } = require(path.join(n8n.cache, 'node_modules/flatted'));
+		const finished = new Map();
+		const deadline = Date.now() + 180_000;
+		while (finished.size < ids.length && Date.now() < deadline) {
+			await sleep(2000);
+			for (const id of ids) {
+				if (finished.has(id)) continue;
+				const execution = await api.call('GET', `/executions/${id}`);
+				if (execution?.finished || ['success', 'error', 'crashed', 'canceled'].includes(execution?.status)) finished.set(id, execution);
+			}
+		}
+		const runMs = Date.now() - runStarted;
+		console.log(`# queue mode: ${finished.size}/${ids.length} executions finished in ${seconds(runMs)}`);
+		const outputs = ids.map((id) => {
+			const execution = finished.get(id);
+			if (!execution) return { id, status: 'unfinished' };
+			const data = typeof execution.data === 'string' ? parse(execution.data) : execution.data;
+			const item = data?.resultData?.runData?.['BYOK Chat']?.[0]?.data?.main?.[0]?.[0]?.json;
+			return { id, status: execution.status, text: item?.text, provider: item?.provider, error: data?.resultData?.error?.message };
+		});
+		t.check(
+			`queue mode: all ${EXECUTIONS} executions succeeded with the provider's answer`,
+			outputs.every((o) => o.status === 'success' && o.text === 'echo: hello from a worker' && o.provider === 'custom'),
+			JSON.stringify(outputs.filter((o) => o.status !== 'success' || o.text !== 'echo: hello from a worker')),
+		);
+
+		const ranOn = workers.map((w) => ids.filter((id) => new RegExp(`Worker started execution ${id} \\(`).test(w.output.stdout + w.output.stderr)));
+		const mainLog = main.output.stdout + main.output.stderr;
+		console.log(`# queue mode: executions per worker: ${ranOn.map((r) => r.length).join(' + ')}`);
+		t.check(
+			'queue mode: every execution ran on a worker, both workers took some, none on main',
+			ranOn.flat().length === EXECUTIONS && new Set(ranOn.flat()).size === EXECUTIONS && ranOn.every((r) => r.length > 0) && !/Worker started execution/.test(mainLog),
+			`per worker: ${JSON.stringify(ranOn)}\n${tail(workers.map((w) => w.output.stdout + w.output.stderr).join('\n'), 30)}`,
+		);
+
+		const arrivals = fake.chatRequests.filter((r) => r.path === '/v1/chat/completions').map((r) => r.at);
+		const most = maxInWindow(arrivals, WINDOW_MS);
+		const firstMinute = arrivals.filter((at) => at - Math.min(...arrivals) < WINDOW_MS).length;
+		console.log(`# queue mode: ${arrivals.length} requests at the provider; most in any 60 s window: ${most} (limit ${REQUESTS_PER_MINUTE}); in the first minute: ${firstMinute}; last arrived ${seconds(Math.max(...arrivals) - Math.min(...arrivals))} after the first`);
+		t.check(`queue mode: the provider got one request per execution (${EXECUTIONS})`, arrivals.length === EXECUTIONS, String(arrivals.length));
+		t.check(
+			`queue mode: the two workers together never sent more than ${REQUESTS_PER_MINUTE} requests in any 60 s window`,
+			most <= REQUESTS_PER_MINUTE && most === REQUESTS_PER_MINUTE,
+			`most in a window: ${most}`,
+		);
+		const keys = await redisKeys(n8n, `${runId}:*`);
+		t.check(
+			"queue mode: the key's window lives in Redis (found from n8n's QUEUE_BULL_REDIS_* settings), under the credential id",
+			keys.includes(`${runId}:{${credential.id}}:window`) && keys.every((k) => !k.includes(GOOD_KEY)),
+			JSON.stringify(keys),
+		);
+		const logs = [mainLog, ...workers.map((w) => w.output.stdout + w.output.stderr)].join('\n');
+		t.check('queue mode: no Redis warning from the package, and the key appears in no log', !/\[n8n-nodes-byok\] Redis/.test(logs) && !logs.includes(GOOD_KEY), tail(logs, 20));
+		passed = true;
+	} catch (err) {
+		t.check('queue mode e2e completed', false, err.stack ?? err);
+	} finally {
+		for (const proc of processes.reverse()) await proc.stop();
+		await deleteRedisKeys(n8n, [runId]).catch((err) => console.log(`# could not delete Redis keys: ${err.message}`));
+		await db?.drop().catch((err) => console.log(`# could not drop the database: ${err.message}`));
+		timings.queue = Date.now() - started;
+		if (passed && !process.env.BYOK_E2E_KEEP) fs.rmSync(scratch.dir, { recursive: true, force: true });
+		else console.log(`# kept ${scratch.dir} (main.log, worker-1.log, worker-2.log)`);
+	}
+}
+
+module.exports = { queuePhase };
+
+if (require.main === module) {
+	(async () => {
+		const { provisionN8n, packPackage, reporter } = require('./run.js');
+		const t = reporter();
+		const scratch = makeScratch('byok-queue-pack-');
+		const fake = await require('../fake-provider.js').startFakeProvider();
+		try {
+			const n8n = await provisionN8n();
+			const tarball = await packPackage(scratch.dir);
+			await queuePhase({ n8n, fake, t, timings: {}, tarball });
+		} finally {
+			await fake.close();
+			fs.rmSync(scratch.dir, { recursive: true, force: true });
+		}
+		console.log(`${t.passed} passed, ${t.failed} failed`);
+		process.exitCode = t.failed === 0 ? 0 : 1;
+	})();
+}
