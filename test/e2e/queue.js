@@ -18,6 +18,7 @@ const fs = require('node:fs');
 const net = require('node:net');
 const path = require('node:path');
 const { makeScratch, installPackage, startN8n, restClient, freePort, seconds, sleep, tail } = require('./run.js');
+const { maxInWindow } = require('../fake-provider.js');
 
 const REQUESTS_PER_MINUTE = 12;
 const EXECUTIONS = 16;
@@ -33,17 +34,6 @@ function reachable(port, host = '127.0.0.1') {
 		socket.on('connect', () => (socket.end(), resolve(true)));
 		socket.on('error', () => resolve(false));
 	});
-}
-
-/** The most requests that arrived within any window of `windowMs` (half-open). */
-function maxInWindow(times, windowMs) {
-	const sorted = [...times].sort((a, b) => a - b);
-	let most = 0;
-	for (let i = 0, j = 0; i < sorted.length; i++) {
-		while (sorted[i] - sorted[j] >= windowMs) j++;
-		most = Math.max(most, i - j + 1);
-	}
-	return most;
 }
 
 /** A fresh PostgreSQL database for this run (n8n's own `pg`), or undefined to use SQLite. */
