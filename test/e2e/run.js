@@ -554,6 +554,8 @@ async function main() {
 		const context = { n8n, scratch, fake, t, timings, tarball };
 		await credentialTestPhase(context);
 		await headlessRunPhase(context);
+		// Phase 2b: every example workflow, imported and run headlessly.
+		await require('./examples.js').examplesPhase(context);
 		// Phase 3: the same path in n8n's editor, in a real browser (own n8n, fresh database).
 		await require('./browser.js').browserPhase(context);
 		// Phase 4: queue mode, main + 2 workers sharing one key's limits through Redis.
@@ -589,6 +591,7 @@ module.exports = {
 	freePort,
 	seconds,
 	reporter,
+	parseExecuteOutput,
 	restClient,
 	sleep,
 	tail,
