@@ -1,8 +1,8 @@
 'use strict';
 /**
  * How much this package adds to n8n's startup: time from `n8n start` to GET /healthz/readiness = 200
- * (n8n answers 200 only once nodes are loaded and the server is fully up), with and without the
- * package in .n8n/nodes. Uses the same pinned n8n and helpers as the e2e test (test/e2e/run.js).
+ * (n8n answers 200 only once nodes are loaded and the server is fully up), and the main process's
+ * memory, with and without the package in .n8n/nodes. Uses the same pinned n8n and helpers as the e2e test (test/e2e/run.js).
  *
  *   npm run build && node bench/startup.js [runs]      (default 3 runs per variant)
  *
@@ -22,11 +22,19 @@ const median = (values) => {
 	return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 };
 
-/** One start to readiness and a clean stop; returns milliseconds to ready. */
+/** Resident memory of a process, in MB (Linux /proc). */
+function rssMb(pid) {
+	const match = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+	return match ? Number(match[1]) / 1024 : NaN;
+}
+
+/** One start to readiness, n8n's main-process memory 3 s after that, and a clean stop. */
 async function timeStart(n8n, userFolder, logFile) {
 	const server = await startN8n(n8n, userFolder, { logFile });
+	await new Promise((resolve) => setTimeout(resolve, 3000));
+	const mb = rssMb(server.pid);
 	await server.stop();
-	return { ms: server.readyMs, command: server.command };
+	return { ms: server.readyMs, mb, command: server.command };
 }
 
 async function main() {
@@ -35,8 +43,8 @@ async function main() {
 		const n8n = await provisionN8n();
 		const tarball = await packPackage(scratch.dir);
 		const variants = [
-			{ name: 'without package', userFolder: path.join(scratch.dir, 'without'), times: [] },
-			{ name: 'with package', userFolder: path.join(scratch.dir, 'with'), times: [] },
+			{ name: 'without package', userFolder: path.join(scratch.dir, 'without'), times: [], mbs: [] },
+			{ name: 'with package', userFolder: path.join(scratch.dir, 'with'), times: [], mbs: [] },
 		];
 		for (const v of variants) fs.mkdirSync(v.userFolder);
 		await installPackage(variants[1].userFolder, tarball);
@@ -48,10 +56,11 @@ async function main() {
 		}
 		for (let run = 1; run <= RUNS; run++) {
 			for (const v of variants) {
-				const { ms, command: cmd } = await timeStart(n8n, v.userFolder, path.join(scratch.dir, `${v.name.replace(/ /g, '-')}.log`));
+				const { ms, mb, command: cmd } = await timeStart(n8n, v.userFolder, path.join(scratch.dir, `${v.name.replace(/ /g, '-')}.log`));
 				v.times.push(ms);
+				v.mbs.push(mb);
 				command = cmd;
-				console.log(`# run ${run} ${v.name}: ${seconds(ms)}`);
+				console.log(`# run ${run} ${v.name}: ${seconds(ms)}, ${mb.toFixed(0)} MB`);
 			}
 		}
 
@@ -61,6 +70,8 @@ async function main() {
 		console.log(`  without package: ${seconds(without)}   [${variants[0].times.map(seconds).join(', ')}]`);
 		console.log(`  with package:    ${seconds(withPkg)}   [${variants[1].times.map(seconds).join(', ')}]`);
 		console.log(`  ratio with/without: ${(withPkg / without).toFixed(2)}x (${withPkg - without >= 0 ? '+' : ''}${seconds(withPkg - without)})`);
+		const [memWithout, memWith] = variants.map((v) => median(v.mbs));
+		console.log(`n8n main-process memory (RSS) 3 s after readiness, median: without ${memWithout.toFixed(0)} MB, with ${memWith.toFixed(0)} MB (${memWith - memWithout >= 0 ? '+' : ''}${(memWith - memWithout).toFixed(0)} MB, ${(memWith / memWithout).toFixed(2)}x)`);
 		console.log(`command (per start, user folder varies): ${command}`);
 		fs.rmSync(scratch.dir, { recursive: true, force: true });
 	} catch (err) {
