@@ -5,9 +5,9 @@
  * Plain JavaScript: it needs Node's process and network APIs.
  */
 const { fork, spawn, spawnSync } = require('node:child_process');
-const net = require('node:net');
 const path = require('node:path');
 const Redis = require('ioredis');
+const { freePort } = require('../e2e/run.js');
 
 /** Whether something answers PING on 127.0.0.1:port, decided synchronously (jest picks tests before running them). */
 function redisReachableSync(port = 6379) {
@@ -22,17 +22,6 @@ function redisReachableSync(port = 6379) {
 
 function hasRedisServer() {
 	return spawnSync('redis-server', ['--version'], { timeout: 5000 }).status === 0;
-}
-
-async function freePort() {
-	return new Promise((resolve, reject) => {
-		const server = net.createServer();
-		server.on('error', reject);
-		server.listen(0, '127.0.0.1', () => {
-			const { port } = server.address();
-			server.close(() => resolve(port));
-		});
-	});
 }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
