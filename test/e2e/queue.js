@@ -19,6 +19,9 @@ const net = require('node:net');
 const path = require('node:path');
 const { makeScratch, installPackage, startN8n, restClient, freePort, seconds, sleep, tail } = require('./run.js');
 const { maxInWindow } = require('../fake-provider.js');
+const { deleteKeys, listKeys } = require('../helpers/cluster.js');
+
+const REDIS_URL = 'redis://127.0.0.1:6379';
 
 const REQUESTS_PER_MINUTE = 12;
 const EXECUTIONS = 16;
@@ -59,34 +62,6 @@ async function freshPostgres(n8n, name) {
 			await c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).finally(() => c.end());
 		},
 	};
-}
-
-/** Deletes this run's keys (Bull's queue and the package's limits) from the shared Redis. */
-async function deleteRedisKeys(n8n, prefixes) {
-	const Redis = require(path.join(n8n.cache, 'node_modules/ioredis'));
-	const client = new Redis({ host: '127.0.0.1', port: 6379, maxRetriesPerRequest: 1 });
-	try {
-		for (const prefix of prefixes) {
-			let cursor = '0';
-			do {
-				const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-				if (keys.length) await client.del(...keys);
-				cursor = next;
-			} while (cursor !== '0');
-		}
-	} finally {
-		client.disconnect();
-	}
-}
-
-async function redisKeys(n8n, pattern) {
-	const Redis = require(path.join(n8n.cache, 'node_modules/ioredis'));
-	const client = new Redis({ host: '127.0.0.1', port: 6379, maxRetriesPerRequest: 1 });
-	try {
-		return await client.keys(pattern);
-	} finally {
-		client.disconnect();
-	}
 }
 
 function workflow(id, credential) {
@@ -214,7 +189,7 @@ async function queuePhase({ n8n, fake, t, timings, tarball }) {
 			most <= REQUESTS_PER_MINUTE && most === REQUESTS_PER_MINUTE,
 			`most in a window: ${most}`,
 		);
-		const keys = await redisKeys(n8n, `${runId}:*`);
+		const keys = await listKeys(REDIS_URL, runId);
 		t.check(
 			"queue mode: the key's window lives in Redis (found from n8n's QUEUE_BULL_REDIS_* settings), under the credential id",
 			keys.includes(`${runId}:{${credential.id}}:window`) && keys.every((k) => !k.includes(GOOD_KEY)),
@@ -227,7 +202,8 @@ async function queuePhase({ n8n, fake, t, timings, tarball }) {
 		t.check('queue mode e2e completed', false, err.stack ?? err);
 	} finally {
 		for (const proc of processes.reverse()) await proc.stop();
-		await deleteRedisKeys(n8n, [runId]).catch((err) => console.log(`# could not delete Redis keys: ${err.message}`));
+		// This run's keys: the package's limits and Bull's queue.
+		for (const prefix of [runId, bullPrefix]) await deleteKeys(REDIS_URL, prefix).catch((err) => console.log(`# could not delete Redis keys: ${err.message}`));
 		await db?.drop().catch((err) => console.log(`# could not drop the database: ${err.message}`));
 		timings.queue = Date.now() - started;
 		if (passed && !process.env.BYOK_E2E_KEEP) fs.rmSync(scratch.dir, { recursive: true, force: true });
