@@ -3,7 +3,10 @@
  * A fake OpenAI-compatible provider on 127.0.0.1 (random port) for tests, e2e and benchmarks.
  * It records every request and answers by script: each test says what the next request(s) get
  * (status, headers, body, delay, hang, connection reset, HTML, invalid JSON, SSE stream).
- * Without a script, /chat/completions answers "echo: <last user text>" and /models lists `models`.
+ * Without a script, /chat/completions answers "echo: <last user text>" (streamed word by word
+ * when the request asks for `stream`) and /models lists `models`.
+ * Each recorded request says whether the client went away before the answer was complete
+ * (`abandoned`), so tests can tell an aborted request from a finished one.
  *
  * Plain JavaScript on purpose: it is used by jest, by the e2e runner and by bench/ alike.
  */
@@ -19,6 +22,21 @@ function completion(body, content, extra = {}) {
 		choices: [{ index: 0, message: { role: 'assistant', content, ...extra.message }, finish_reason: extra.finishReason ?? 'stop' }],
 		usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 },
 	};
+}
+
+/** A completion as stream chunks: its text word by word, tool calls, then finish and usage. */
+function chunksOf(full) {
+	const base = { id: full.id, object: 'chat.completion.chunk', created: full.created, model: full.model };
+	const choice = full.choices[0] ?? {};
+	const message = choice.message ?? {};
+	const chunk = (delta, finish = null) => ({ ...base, choices: [{ index: 0, delta, finish_reason: finish }] });
+	const words = typeof message.content === 'string' ? message.content.match(/\S+\s*|\s+/g) ?? [] : [];
+	const chunks = [chunk({ role: 'assistant', content: '' })];
+	for (const word of words) chunks.push(chunk({ content: word }));
+	(message.tool_calls ?? []).forEach((call, index) => chunks.push(chunk({ tool_calls: [{ index, id: call.id, type: 'function', function: call.function }] })));
+	chunks.push(chunk({}, choice.finish_reason ?? 'stop'));
+	if (full.usage) chunks.push({ ...base, choices: [], usage: full.usage });
+	return chunks;
 }
 
 function lastUserText(body) {
@@ -64,7 +82,10 @@ async function startFakeProvider({ models = ['fake-small', 'fake-large', 'fake-v
 					inFlight--;
 				}
 			};
-			res.on('close', done);
+			res.on('close', () => {
+				if (!res.writableFinished) record.abandoned = true;
+				done();
+			});
 			const go = () => respond(req, res, record, step);
 			if (step.delayMs) setTimeout(go, step.delayMs);
 			else go();
@@ -86,11 +107,8 @@ async function startFakeProvider({ models = ['fake-small', 'fake-large', 'fake-v
 			}
 		}
 		if (typeof payload === 'function') payload = payload(record.body ?? {}, record);
-		if (step.stream) {
-			res.writeHead(status, { 'content-type': 'text/event-stream', ...headers });
-			for (const chunk of step.stream) res.write(`data: ${JSON.stringify(chunk)}\n\n`);
-			return res.end('data: [DONE]\n\n');
-		}
+		const streamChunks = step.stream ?? (record.body?.stream && status === 200 && payload?.choices ? chunksOf(payload) : undefined);
+		if (streamChunks) return streamOut(req, res, status, headers, streamChunks, step);
 		const text = typeof payload === 'string' ? payload : JSON.stringify(payload);
 		if (!headers['content-type']) headers['content-type'] = typeof payload === 'string' && !step.json ? 'text/html' : 'application/json';
 		if (step.resetMidBody) {
@@ -100,6 +118,26 @@ async function startFakeProvider({ models = ['fake-small', 'fake-large', 'fake-v
 		}
 		res.writeHead(status, headers);
 		res.end(text);
+	}
+
+	/**
+	 * Server-sent events, one chunk each `streamDelayMs` apart; `streamBreakAfter: N` destroys
+	 * the connection after N chunks (a stream that breaks mid-answer); `streamEndAfter: N` ends
+	 * the response cleanly after N chunks, with no finish reason and no [DONE].
+	 */
+	function streamOut(req, res, status, headers, chunks, step) {
+		res.writeHead(status, { 'content-type': 'text/event-stream', ...headers });
+		let sent = 0;
+		const next = () => {
+			if (res.destroyed) return;
+			if (step.streamBreakAfter !== undefined && sent >= step.streamBreakAfter) return req.socket.destroy();
+			if (step.streamEndAfter !== undefined && sent >= step.streamEndAfter) return res.end();
+			if (sent >= chunks.length) return res.end('data: [DONE]\n\n');
+			res.write(`data: ${JSON.stringify(chunks[sent++])}\n\n`);
+			if (step.streamDelayMs) setTimeout(next, step.streamDelayMs);
+			else next();
+		};
+		next();
 	}
 
 	server.on('connection', (s) => {
@@ -152,7 +190,7 @@ function maxInWindow(times, windowMs) {
 	return most;
 }
 
-module.exports = { startFakeProvider, completion, lastUserText, maxInWindow };
+module.exports = { startFakeProvider, completion, chunksOf, lastUserText, maxInWindow };
 
 if (require.main === module) {
 	// Standalone: `node test/fake-provider.js [port]` prints its base URL and echoes.

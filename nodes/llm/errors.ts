@@ -11,6 +11,9 @@ export interface Attempt {
 	model: string;
 	outcome: 'ok' | ErrorKind;
 	status?: number;
+	/** The candidate was not called; `reason` says why. */
+	skipped?: boolean;
+	reason?: string;
 	/** Time spent waiting before this attempt (backoff, Retry-After, rate-limit slot). */
 	waitedMs: number;
 	durationMs: number;
@@ -29,13 +32,16 @@ export type ErrorKind =
 	| 'connection'
 	| 'invalid_response'
 	| 'invalid_output'
+	| 'cut_off'
+	| 'stream_interrupted'
+	| 'invalid_credential'
 	| 'daily_limit'
 	| 'breaker_open'
 	| 'limits_unavailable'
 	| 'cancelled';
 
 /** What the engine does next for each class (see README "Errors and what happens next"). */
-export type ErrorAction = 'retry' | 'next_candidate' | 'next_other_model' | 'fail';
+export type ErrorAction = 'retry' | 'next_candidate' | 'fail';
 
 export const ERROR_ACTIONS: Record<ErrorKind, ErrorAction> = {
 	rate_limited: 'retry',
@@ -47,12 +53,15 @@ export const ERROR_ACTIONS: Record<ErrorKind, ErrorAction> = {
 	quota_exhausted: 'next_candidate',
 	auth: 'next_candidate',
 	model_not_found: 'next_candidate',
-	context_length: 'next_other_model',
+	context_length: 'next_candidate',
 	invalid_output: 'next_candidate',
+	invalid_credential: 'next_candidate',
 	daily_limit: 'next_candidate',
 	breaker_open: 'next_candidate',
 	content_policy: 'fail',
 	bad_request: 'fail',
+	cut_off: 'fail',
+	stream_interrupted: 'fail',
 	cancelled: 'fail',
 };
 
@@ -70,6 +79,9 @@ const HINTS: Record<ErrorKind, string> = {
 	connection: 'Could not reach the provider. Check the base URL and that the server is running.',
 	invalid_response: 'The provider answered with something that is not a chat completion. Check that the base URL points at an OpenAI-compatible API (it usually ends in /v1).',
 	invalid_output: 'The model\'s answer did not match the requested JSON format, even after one repair attempt.',
+	cut_off: 'The answer reached the Max Tokens limit before it was complete. Raise Max Tokens under Options.',
+	stream_interrupted: 'The provider stopped in the middle of a streamed answer. Part of it had already been sent on, so no other model was asked; run it again.',
+	invalid_credential: 'The credential of this provider cannot be used as it is. Open it and fix the field named in the message.',
 	daily_limit: 'The key has used its requests for today (the Requests per Day limit on its credential). Add a fallback or raise the limit.',
 	breaker_open: 'This provider and model failed repeatedly and are paused for a cooldown. Add a fallback to keep going meanwhile.',
 	limits_unavailable: 'Queue mode keeps this key\'s limits in Redis, which did not answer, and BYOK_REDIS_ON_ERROR=fail forbids sending without them. Check Redis, or set BYOK_REDIS_ON_ERROR=local to fall back to per-process limits.',

@@ -19,7 +19,7 @@ import {
 	type JsonObject,
 	type NodeParameterValue,
 } from 'n8n-workflow';
-import { getProvider, PROVIDERS } from '../llm/catalog';
+import { getProvider, PROVIDERS, type ProviderInfo } from '../llm/catalog';
 import { connectionFromCredential, listModels, type Connection } from '../llm/client';
 import type { Candidate } from '../llm/dispatch';
 import { InputError, LlmError, redact } from '../llm/errors';
@@ -119,13 +119,19 @@ export const fallbacksProperty: INodeProperties = {
 	],
 };
 
+/** The id and name of the node's credential for a provider: what limits and breakers are keyed by, and messages name. */
+function credentialRef(ctx: IExecuteFunctions | ILoadOptionsFunctions, provider: ProviderInfo): { id: string; label: string } {
+	const node = ctx.getNode();
+	const ref = node.credentials?.[provider.credentialType];
+	return { id: String(ref?.id ?? `${node.id}:${provider.credentialType}`), label: ref?.name ?? provider.name };
+}
+
 /** Loads the node's credential for a provider as an engine connection. */
 export async function connectionFor(ctx: IExecuteFunctions | ILoadOptionsFunctions, providerId: string, itemIndex = 0): Promise<Connection> {
 	const provider = getProvider(providerId);
 	const data = (await (ctx as IExecuteFunctions).getCredentials(provider.credentialType, itemIndex)) as IDataObject;
-	const node = ctx.getNode();
-	const ref = node.credentials?.[provider.credentialType];
-	return connectionFromCredential(providerId, data, String(ref?.id ?? `${node.id}:${provider.credentialType}`), ref?.name ?? provider.name);
+	const { id, label } = credentialRef(ctx, provider);
+	return connectionFromCredential(providerId, data, id, label);
 }
 
 /** A provider + model the node may call, as the user wrote it; `where` names it in errors. */
@@ -139,11 +145,13 @@ export interface CandidateEntry {
 /**
  * Turns entries into engine candidates, each with its provider's connection (loaded once).
  * A provider that is not selected under Providers is a clear input error: its credential
- * cannot be chosen otherwise.
+ * cannot be chosen otherwise. A credential that is there but broken (say, a Base URL that is
+ * not a URL) makes its candidate unusable, not the item: the engine skips it with an attempt
+ * saying why, so a healthy primary still answers.
  */
 export async function toCandidates(ctx: IExecuteFunctions, itemIndex: number, entries: CandidateEntry[]): Promise<Candidate[]> {
 	const providers = selectedProviders(ctx, itemIndex);
-	const connections = new Map<string, Connection>();
+	const connections = new Map<string, Connection | InputError>();
 	const candidates: Candidate[] = [];
 	for (const entry of entries) {
 		const provider = getProvider(entry.provider);
@@ -153,10 +161,23 @@ export async function toCandidates(ctx: IExecuteFunctions, itemIndex: number, en
 			throw new InputError(entry.field, `${entry.where} uses ${provider.name}, which is not selected under Providers. Add it there and choose its credential.`);
 		}
 		let connection = connections.get(provider.id);
-		if (!connection) connections.set(provider.id, (connection = await connectionFor(ctx, provider.id, itemIndex)));
-		candidates.push({ connection, model });
+		if (!connection) {
+			connection = await connectionFor(ctx, provider.id, itemIndex).catch((err: unknown) => {
+				if (err instanceof InputError) return err;
+				throw err;
+			});
+			connections.set(provider.id, connection);
+		}
+		candidates.push(connection instanceof InputError ? { connection: unusableConnection(ctx, provider.id), model, unusable: connection } : { connection, model });
 	}
 	return candidates;
+}
+
+/** Stands in for a credential that cannot be used: names it, holds nothing of it. */
+function unusableConnection(ctx: IExecuteFunctions, providerId: string): Connection {
+	const provider = getProvider(providerId);
+	const { id, label } = credentialRef(ctx, provider);
+	return { provider, baseUrl: '', headers: {}, credentialId: id, label, limits: {} };
 }
 
 /** BYOK Chat's candidates for one item: the first provider with the chosen model, then the fallbacks. */
