@@ -1,6 +1,5 @@
 import {
 	NodeConnectionTypes,
-	NodeOperationError,
 	type IDataObject,
 	type IExecuteFunctions,
 	type INodeExecutionData,
@@ -53,9 +52,8 @@ export class ByokChat implements INodeType {
 		const signal = this.getExecutionCancelSignal?.();
 		return await runItems(this, 1, async (i, secrets) => {
 			const model = String(this.getNodeParameter('model', i, '', { extractValue: true }) ?? '').trim();
-			if (!model) throw new NodeOperationError(this.getNode(), 'No model is selected. Pick one from the list or enter its ID.', { itemIndex: i });
 			const candidates = await candidatesFor(this, i, model);
-			secrets.push(...candidates.map((c) => c.connection.apiKey));
+			secrets.push(...candidates.flatMap((c) => c.connection.secrets));
 			const options = this.getNodeParameter('options', i, {}) as IDataObject;
 			const request = await readRequest(this, i, options);
 			const result = await complete(request, candidates, callSettings(options, signal));
