@@ -67,9 +67,11 @@ async function run(o: RunOptions = {}) {
 		}),
 		{ primary: { apiKey: KEY, baseUrl: fake.baseUrl, ...o.primary }, fb: { apiKey: '', baseUrl: `${fake.url}/fb/v1` } },
 	);
-	const serialized = JSON.stringify(result);
-	for (const secret of [KEY, ...(o.secrets ?? [])]) expect(serialized).not.toContain(secret);
-	return nodeOutput(result);
+	const out = nodeOutput(result);
+	// Everything n8n keeps of the run, and the node error's own fields (message is not enumerable).
+	const seen = JSON.stringify([result, out.error?.message, out.error?.description, out.error?.messages]);
+	for (const secret of [KEY, ...(o.secrets ?? [])]) expect(seen).not.toContain(secret);
+	return out;
 }
 
 /** The primary answers every request with `step`; the fallback answers normally. */
@@ -197,6 +199,8 @@ describe('secrets in Base URLs and keys', () => {
 		expect(items[0].json).toMatchObject({ errorKind: 'auth', status: 401 });
 		for (const secret of allForms) expect(JSON.stringify(items)).not.toContain(secret);
 		expect(items[0].json.error).toContain(`at ${fake.baseUrl}`);
+		const { error } = await run({ fallback: false, continueOnFail: false, primary: { apiKey: '', baseUrl: withPassword(fake.baseUrl) }, secrets: allForms });
+		expect(error?.message).toMatch(/^HTTP 401: Bad credentials \*\*\* \(\*\*\*\) Basic \*\*\* at http/);
 	});
 
 	test('user:password@ together with an API key is an input error that never shows the URL and sends nothing', async () => {
@@ -295,6 +299,8 @@ describe('schema checks', () => {
 		expect(validateAgainstSchema(deep, { type: 'array', items: { $ref: '#' } })).toEqual([expect.stringMatching(/nested too deeply/)]);
 		const deepSchema = JSON.parse('{"items":'.repeat(20_000) + '{}' + '}'.repeat(20_000));
 		expect(() => checkSchema(deepSchema)).toThrow(/nested too deeply/);
+		expect(validateAgainstSchema(deep, deepSchema)).toEqual([expect.stringMatching(/nested too deeply/)]);
+		expect(validateAgainstSchema(1, { enum: [deep] })).toEqual(['$ should be one of (a value nested too deeply to show)']);
 	});
 
 	test('only own properties count: inherited names are not present, nor allowed', () => {

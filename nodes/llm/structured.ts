@@ -180,6 +180,16 @@ function equalJson(a: unknown, b: unknown, depth = 0): boolean {
 	return keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && equalJson((a as Schema)[k], (b as Schema)[k], depth + 1));
 }
 
+/** A schema value as JSON for a message, shortened; one too deep to write out is named as such. */
+function shortJson(value: unknown): string {
+	try {
+		const json = JSON.stringify(value);
+		return json.length > 200 ? `${json.slice(0, 200)}...` : json;
+	} catch {
+		return '(a value nested too deeply to show)';
+	}
+}
+
 /** Problems of `value` against `schema` (empty when it matches). Stops after a few. */
 export function validateAgainstSchema(value: unknown, schema: unknown): string[] {
 	return validate(value, schema, '$', schema as Schema, 0);
@@ -203,9 +213,9 @@ function validate(value: unknown, schema: unknown, path: string, root: Schema, d
 		return [`${path} should be ${types.join(' or ')}, got ${actual}`];
 	}
 	if (Array.isArray(schema.enum) && !schema.enum.some((e) => equalJson(e, value))) {
-		problems.push(`${path} should be one of ${JSON.stringify(schema.enum)}`);
+		problems.push(`${path} should be one of ${shortJson(schema.enum)}`);
 	}
-	if (Object.hasOwn(schema, 'const') && !equalJson(schema.const, value)) problems.push(`${path} should be ${JSON.stringify(schema.const)}`);
+	if (Object.hasOwn(schema, 'const') && !equalJson(schema.const, value)) problems.push(`${path} should be ${shortJson(schema.const)}`);
 	for (const key of ['anyOf', 'oneOf'] as const) {
 		const options = schema[key];
 		if (Array.isArray(options) && !options.some((s) => next(value, s).length === 0)) {
