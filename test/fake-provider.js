@@ -177,7 +177,7 @@ function maxInWindow(times, windowMs) {
 	return most;
 }
 
-module.exports = { startFakeProvider, completion, lastUserText, maxInWindow, errorStep, ERROR_SHAPES };
+module.exports = { startFakeProvider, completion, lastUserText, maxInWindow, errorStep };
 
 if (require.main === module) {
 	// Standalone: `node test/fake-provider.js [port]` prints its base URL and echoes.
