@@ -2,7 +2,7 @@
 /**
  * A fake OpenAI-compatible provider on 127.0.0.1 (random port) for tests, e2e and benchmarks.
  * It records every request and answers by script: each test says what the next request(s) get
- * (status, headers, body, delay, hang, connection reset, HTML, invalid JSON, SSE stream).
+ * (status, headers, body, delay, hang, connection reset, HTML, plain text, invalid JSON, SSE stream).
  * Without a script, /chat/completions answers "echo: <last user text>" (streamed word by word
  * when the request asks for `stream`) and /models lists `models`.
  * Each recorded request says whether the client went away before the answer was complete
@@ -110,7 +110,7 @@ async function startFakeProvider({ models = ['fake-small', 'fake-large', 'fake-v
 		const streamChunks = step.stream ?? (record.body?.stream && status === 200 && payload?.choices ? chunksOf(payload) : undefined);
 		if (streamChunks) return streamOut(req, res, status, headers, streamChunks, step);
 		const text = typeof payload === 'string' ? payload : JSON.stringify(payload);
-		if (!headers['content-type']) headers['content-type'] = typeof payload === 'string' && !step.json ? 'text/html' : 'application/json';
+		if (!headers['content-type']) headers['content-type'] = typeof payload !== 'string' || step.json ? 'application/json' : step.text ? 'text/plain' : 'text/html';
 		if (step.resetMidBody) {
 			res.writeHead(status, { ...headers, 'content-length': String(Buffer.byteLength(text) + 100) });
 			res.write(text.slice(0, Math.floor(text.length / 2)));
@@ -179,6 +179,31 @@ async function startFakeProvider({ models = ['fake-small', 'fake-large', 'fake-v
 	};
 }
 
+/**
+ * An error answer in the body shape a kind of OpenAI-compatible server uses, so tests can check
+ * that each is read: `errorStep('vllm', 400, 'This model's maximum context length is ...')`.
+ */
+const ERROR_SHAPES = {
+	openai: (message) => ({ body: { error: { message, type: 'invalid_request_error', param: null, code: null } } }),
+	gemini: (message, status) => ({ body: [{ error: { code: status, message, status: 'INVALID_ARGUMENT' } }] }),
+	// vLLM and Mistral put the error at the top level.
+	vllm: (message, status) => ({ body: { object: 'error', message, type: 'BadRequestError', param: null, code: status } }),
+	mistral: (message) => ({ body: { object: 'error', message, type: 'invalid_request_message_error', param: null, code: '3051' } }),
+	// FastAPI-based servers: `detail` as a string, an object or a list of validation errors.
+	fastapi: (message) => ({ body: { detail: message } }),
+	fastapiObject: (message) => ({ body: { detail: { message } } }),
+	fastapiList: (message) => ({ body: { detail: [{ loc: ['body', 'messages'], msg: message, type: 'value_error' }] } }),
+	message: (message) => ({ body: { message } }),
+	// Ollama, TGI: the error as a plain string.
+	errorString: (message) => ({ body: { error: message, error_type: 'validation' } }),
+	text: (message) => ({ body: message, text: true }),
+	html: (message, status) => ({ body: `<html><head><title>${status}</title></head><body><center><h1>${message}</h1></center><hr><center>nginx</center></body></html>` }),
+};
+
+function errorStep(shape, status, message) {
+	return { status, ...ERROR_SHAPES[shape](message, status) };
+}
+
 /** The most requests that arrived within any window of `windowMs` (half-open), from arrival times. */
 function maxInWindow(times, windowMs) {
 	const sorted = [...times].sort((a, b) => a - b);
@@ -190,7 +215,7 @@ function maxInWindow(times, windowMs) {
 	return most;
 }
 
-module.exports = { startFakeProvider, completion, chunksOf, lastUserText, maxInWindow };
+module.exports = { startFakeProvider, completion, chunksOf, lastUserText, maxInWindow, errorStep };
 
 if (require.main === module) {
 	// Standalone: `node test/fake-provider.js [port]` prints its base URL and echoes.

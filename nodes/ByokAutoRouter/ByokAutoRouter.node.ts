@@ -163,7 +163,7 @@ export class ByokAutoRouter implements INodeType {
 					i,
 					entries.map((e, n) => ({ ...e, where: `${LABELS[category]} model ${n + 1}`, field: 'categoryModels' })),
 				);
-				secrets.push(...candidates.map((c) => c.connection.apiKey));
+				secrets.push(...candidates.flatMap((c) => c.connection.secrets));
 				return candidates;
 			};
 			const routing = await route(request.messages, {

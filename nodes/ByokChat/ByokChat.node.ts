@@ -1,6 +1,5 @@
 import {
 	NodeConnectionTypes,
-	NodeOperationError,
 	type IDataObject,
 	type IExecuteFunctions,
 	type INodeExecutionData,
@@ -51,9 +50,8 @@ export class ByokChat implements INodeType {
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		return await runItems(this, 1, async (i, secrets, signal) => {
 			const model = String(this.getNodeParameter('model', i, '', { extractValue: true }) ?? '').trim();
-			if (!model) throw new NodeOperationError(this.getNode(), 'No model is selected. Pick one from the list or enter its ID.', { itemIndex: i });
 			const candidates = await candidatesFor(this, i, model);
-			secrets.push(...candidates.map((c) => c.connection.apiKey));
+			secrets.push(...candidates.flatMap((c) => c.connection.secrets));
 			const options = this.getNodeParameter('options', i, {}) as IDataObject;
 			const request = await readRequest(this, i, options);
 			const result = await answerItem(this, i, request, candidates, callSettings(options, signal), secrets);

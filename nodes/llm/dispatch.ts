@@ -221,7 +221,7 @@ export async function complete(request: ChatRequest, candidates: Candidate[], se
 	const maxWaitMs = settings.maxWaitMs ?? DEFAULTS.maxWaitMs;
 	const breakerSettings = settings.breaker ?? DEFAULTS.breaker;
 	const attempts: Attempt[] = [];
-	const secrets = candidates.map((c) => c.connection.apiKey);
+	const secrets = candidates.flatMap((c) => c.connection.secrets);
 	/** Candidates that said the input is too long: the same one will not be asked again. */
 	const tooSmall = new Set<string>();
 	let callError: LlmError | undefined;

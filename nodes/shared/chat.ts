@@ -391,9 +391,21 @@ function list(value: unknown): string[] {
 	return value.split(/[\n,]/).map((v) => v.trim()).filter(Boolean);
 }
 
+/** Image URLs, comma- or newline-separated, or an array. */
+function urlList(value: unknown): string[] {
+	const urls: string[] = [];
+	for (const piece of list(value)) {
+		const last = urls[urls.length - 1];
+		// A data URL's own comma (data:image/png;base64,...) joins its header back to its data.
+		if (last && /^data:[^,]*$/i.test(last)) urls[urls.length - 1] = `${last},${piece}`;
+		else urls.push(piece);
+	}
+	return urls;
+}
+
 /** Image URLs plus binary images as data URLs. */
 async function readImages(ctx: IExecuteFunctions, i: number, options: IDataObject): Promise<string[]> {
-	const urls = list(options.imageUrls);
+	const urls = urlList(options.imageUrls);
 	for (const url of urls) {
 		if (!/^(https?:|data:image\/)/i.test(url)) {
 			throw new InputError('imageUrls', `Image URL "${url.slice(0, 80)}" must start with http://, https:// or data:image/.`);

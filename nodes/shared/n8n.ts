@@ -177,11 +177,12 @@ export async function toCandidates(ctx: IExecuteFunctions, itemIndex: number, en
 function unusableConnection(ctx: IExecuteFunctions, providerId: string): Connection {
 	const provider = getProvider(providerId);
 	const { id, label } = credentialRef(ctx, provider);
-	return { provider, baseUrl: '', headers: {}, credentialId: id, label, limits: {} };
+	return { provider, baseUrl: '', headers: {}, secrets: [], credentialId: id, label, limits: {} };
 }
 
 /** BYOK Chat's candidates for one item: the first provider with the chosen model, then the fallbacks. */
 export async function candidatesFor(ctx: IExecuteFunctions, itemIndex: number, primaryModel: string): Promise<Candidate[]> {
+	if (!primaryModel) throw new InputError('model', 'No model is selected. Pick one from the list or enter its ID.');
 	const [primary] = selectedProviders(ctx, itemIndex);
 	const fallbacks = (ctx.getNodeParameter('fallbacks.fallback', itemIndex, []) as Array<{ provider: string; model: string }>) ?? [];
 	return await toCandidates(ctx, itemIndex, [
@@ -201,7 +202,7 @@ export async function searchModels(this: ILoadOptionsFunctions, filter?: string)
 		const results = ids.filter((id) => !needle || id.toLowerCase().includes(needle)).map((id) => ({ name: id, value: id }));
 		return { results };
 	} catch (err) {
-		throw toNodeError(this.getNode(), err, undefined, connection?.apiKey);
+		throw toNodeError(this.getNode(), err, undefined, ...(connection?.secrets ?? []));
 	}
 }
 
@@ -213,11 +214,13 @@ export async function byokCredentialTest(
 	const provider = PROVIDERS.find((p) => p.credentialType === credential.type);
 	if (!provider) return { status: 'Error', message: `Unknown credential type ${credential.type}` };
 	const data = (credential.data ?? {}) as IDataObject;
+	let connection: Connection | undefined;
 	try {
-		const ids = await listModels(connectionFromCredential(provider.id, data), 20_000);
+		connection = connectionFromCredential(provider.id, data);
+		const ids = await listModels(connection, 20_000);
 		return { status: 'OK', message: `Connection successful: ${ids.length} model${ids.length === 1 ? '' : 's'} available` };
 	} catch (err) {
-		return { status: 'Error', message: redact(describeError(err), [String(data.apiKey ?? '')]) };
+		return { status: 'Error', message: redact(describeError(err), connection?.secrets ?? [String(data.apiKey ?? '')]) };
 	}
 }
 
@@ -232,26 +235,33 @@ function attemptsSummary(err: LlmError): string {
 	return ` Attempts: ${err.attempts.map((a) => `${a.provider}/${a.model} -> ${a.outcome}${a.status ? ` ${a.status}` : ''}`).join(', ')}.`;
 }
 
-/** The one place engine errors become n8n errors. Messages are redacted of the key. */
+/** The one place engine errors become n8n errors. Messages are redacted of every secret. */
 export function toNodeError(node: INode, err: unknown, itemIndex: number | undefined, ...secrets: Array<string | undefined>) {
 	if (err instanceof NodeApiError || err instanceof NodeOperationError) return err;
+	const message = redact(describeError(err), secrets);
+	let error: NodeApiError | NodeOperationError;
 	if (err instanceof InputError) {
-		return new NodeOperationError(node, redact(err.message, secrets), {
+		error = new NodeOperationError(node, message, {
 			itemIndex,
 			description: `Check the "${err.field}" field${itemIndex === undefined ? '' : ` for item ${itemIndex}`}.`,
 		});
-	}
-	if (err instanceof LlmError) {
-		const message = redact(`${describeError(err)}`, secrets);
+	} else if (err instanceof LlmError) {
 		const response: JsonObject = { message, kind: err.kind, ...(err.status ? { status: err.status } : {}) };
-		return new NodeApiError(node, response, {
+		error = new NodeApiError(node, response, {
 			message,
 			description: redact(`${err.hint}${attemptsSummary(err)}`, secrets),
 			httpCode: err.status ? String(err.status) : undefined,
 			itemIndex,
 		});
+	} else {
+		error = new NodeOperationError(node, message, { itemIndex });
 	}
-	return new NodeOperationError(node, redact(describeError(err), secrets), { itemIndex });
+	// n8n's errors replace any message containing a Node error code (ECONNREFUSED, ENOTFOUND,
+	// ECONNRESET...) with a generic sentence ("The service refused the connection - perhaps it is
+	// offline") and keep the original only in `messages`, which continue-on-fail items do not carry.
+	// Ours already say what failed and where (host and port): put them back.
+	error.message = message;
+	return error;
 }
 
 /** The JSON of an error item under "Continue On Fail": what failed and why, never the key. */
