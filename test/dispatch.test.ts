@@ -10,7 +10,7 @@ import { LlmError } from '../nodes/llm/errors';
 import { limiters } from '../nodes/llm/limiter';
 import { simpleMessages } from '../nodes/llm/request';
 import { completion, startFakeProvider } from './fake-provider';
-import { chatWorkflow, nodeOutput, runWorkflow } from './helpers/workflow';
+import { chatWorkflow, nodeOutput, runWorkflow, type StreamedChunk } from './helpers/workflow';
 
 type Fake = Awaited<ReturnType<typeof startFakeProvider>>;
 let fake: Fake;
@@ -33,7 +33,10 @@ const outcomes = (json: Record<string, unknown>) =>
 	(json.attempts as Array<{ provider: string; model: string; outcome: string; status?: number }>).map((a) => `${a.provider}/${a.model}:${a.outcome}${a.status ? `:${a.status}` : ''}`);
 const waitFor = async (ms: number) => await new Promise((resolve) => setTimeout(resolve, ms));
 
-async function runChat(parameters: Record<string, unknown>, o: { items?: Array<{ json: Record<string, unknown> }>; continueOnFail?: boolean; fbBaseUrl?: string } = {}) {
+async function runChat(
+	parameters: Record<string, unknown>,
+	o: { items?: Array<{ json: Record<string, unknown> }>; continueOnFail?: boolean; fbBaseUrl?: string; onChunk?: (chunk: StreamedChunk) => void } = {},
+) {
 	const result = await runWorkflow(
 		chatWorkflow({
 			items: o.items,
@@ -42,6 +45,7 @@ async function runChat(parameters: Record<string, unknown>, o: { items?: Array<{
 			parameters: { providers: ['custom', 'ollama'], model: byId('main-model'), prompt: '={{ $json.p ?? "hello" }}', ...parameters },
 		}),
 		{ primary: { apiKey: KEY, baseUrl: fake.baseUrl }, fb: { apiKey: '', baseUrl: o.fbBaseUrl ?? `${fake.url}/fb/v1` } },
+		{ onChunk: o.onChunk },
 	);
 	expect(JSON.stringify(result)).not.toContain(KEY);
 	return nodeOutput(result);
@@ -175,5 +179,39 @@ describe('streaming through the engine', () => {
 		const error = await complete(request(), [candidate('/v1')], { timeoutMs: 5000, onDelta: () => undefined }).catch((e: unknown) => e);
 		expect((error as LlmError).kind).toBe('stream_interrupted');
 		expect((error as LlmError).providerMessage).toMatch(/ended before the answer was finished/);
+	});
+});
+
+describe('BYOK Chat streams through n8n when the workflow streams', () => {
+	test('each item: begin, the answer piece by piece, end; the output item holds the whole answer', async () => {
+		const chunks: StreamedChunk[] = [];
+		const { items } = await runChat({}, { items: [{ json: { p: 'first one' } }, { json: { p: 'second' } }], onChunk: (c) => chunks.push(c), continueOnFail: false });
+		expect(items.map((i) => i.json.text)).toEqual(['echo: first one', 'echo: second']);
+		for (const [index, text] of ['echo: first one', 'echo: second'].entries()) {
+			const mine = chunks.filter((c) => c.metadata.itemIndex === index);
+			expect(mine[0].type).toBe('begin');
+			expect(mine.at(-1)?.type).toBe('end');
+			expect(mine.filter((c) => c.type === 'item').length).toBeGreaterThan(1);
+			expect(mine.filter((c) => c.type === 'item').map((c) => c.content).join('')).toBe(text);
+		}
+		expect(chats().every((r) => r.body.stream === true)).toBe(true);
+	});
+
+	test('a stream that breaks mid-answer ends with an error chunk, no key in it', async () => {
+		fake.enqueue({ body: (b: { model: string }) => completion(b, `one two three ${KEY} four`), streamBreakAfter: 3, streamDelayMs: 30 });
+		const chunks: StreamedChunk[] = [];
+		const { items } = await runChat({}, { onChunk: (c) => chunks.push(c) });
+		expect(items[0].json).toMatchObject({ errorKind: 'stream_interrupted' });
+		expect(chunks.map((c) => c.type)).toEqual(['begin', 'item', 'item', 'error']);
+		expect(JSON.stringify(chunks)).not.toContain(KEY);
+	});
+
+	test('a JSON answer is not streamed', async () => {
+		const chunks: StreamedChunk[] = [];
+		fake.enqueue({ body: (b: { model: string }) => completion(b, '{"a": 1}') });
+		const { items } = await runChat({ responseFormat: 'json_object' }, { onChunk: (c) => chunks.push(c) });
+		expect(items[0].json.json).toEqual({ a: 1 });
+		expect(chunks).toEqual([]);
+		expect(chats()[0].body.stream).toBeUndefined();
 	});
 });

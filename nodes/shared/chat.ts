@@ -165,20 +165,20 @@ export const chatOptionsProperty: INodeProperties = {
 			default: 0,
 		},
 		{
-			displayName: 'Retries per Candidate',
-			name: 'retries',
-			type: 'number',
-			typeOptions: { minValue: 0 },
-			default: 3,
-			description: 'Extra tries of the same provider and model after a rate limit, server error, timeout, connection error or broken answer, with exponential backoff or the provider\'s Retry-After',
-		},
-		{
 			displayName: 'Retries Before Fallback',
 			name: 'retriesBeforeFallback',
 			type: 'number',
 			typeOptions: { minValue: 0 },
 			default: 1,
 			description: 'When a fallback is waiting: extra tries of a provider and model after a server error, timeout, connection error or broken answer before the fallback is used. Rate limits and the last model keep Retries per Candidate.',
+		},
+		{
+			displayName: 'Retries per Candidate',
+			name: 'retries',
+			type: 'number',
+			typeOptions: { minValue: 0 },
+			default: 3,
+			description: 'Extra tries of the same provider and model after a rate limit, server error, timeout, connection error or broken answer, with exponential backoff or the provider\'s Retry-After',
 		},
 		{
 			displayName: 'Seed',
@@ -328,13 +328,13 @@ export async function answerItem(
 		begun = true;
 		send('item', delta.text);
 	};
+	const answer = complete(request, candidates, { ...settings, onDelta });
+	answer.then(
+		() => begun && send('end'),
+		(err: unknown) => begun && send('error', redact(describeError(err), secrets)),
+	);
 	try {
-		const result = await complete(request, candidates, { ...settings, onDelta });
-		if (begun) send('end');
-		return result;
-	} catch (err) {
-		if (begun) send('error', redact(describeError(err), secrets));
-		throw err;
+		return await answer;
 	} finally {
 		await sending;
 	}
