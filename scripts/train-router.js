@@ -2,7 +2,7 @@
 /**
  * Trains the Auto-Router's text model and writes nodes/llm/classifier-model.json.
  *
- *   npm run train:router [-- --data FILE.jsonl ...] [--l2 X] [--epochs N] [--min-df N] [--folds N] [--validate FILE.jsonl] [--dry-run]
+ *   npm run train:router [-- --data FILE.jsonl ...] [--l2 X] [--epochs N] [--min-df N] [--prune X] [--folds N] [--validate FILE.jsonl] [--dry-run]
  *
  * Data: labelled JSONL in the eval format (test/fixtures/router-train.jsonl by default; --data may
  * be given several times). Only single-message requests in the four text categories (fast,
@@ -12,7 +12,8 @@
  * Model: multinomial logistic regression over the features of nodes/llm/classifier-features.ts
  * (read from dist/, so the features are exactly the ones classification uses), L2-regularised,
  * trained full-batch with Adam from zero (deterministic: the same data gives the same file).
- * Features seen in fewer than --min-df requests are dropped; weights are stored as int8.
+ * Features seen in fewer than --min-df requests are dropped; weights are stored as int8, and
+ * features whose weights are all under --prune (default 0.05) are left out of the file.
  *
  * Calibration: k-fold cross-validation (--folds, default 5) gives every request a prediction from a
  * model that did not see it; the temperature that makes those probabilities fit best (lowest
@@ -27,7 +28,7 @@ const root = path.join(__dirname, '..');
 const { extractFeatures, GROUP_COUNT, groupScales, TEXT_CATEGORIES } = require(path.join(root, 'dist', 'nodes', 'llm', 'classifier-features.js'));
 
 const args = process.argv.slice(2);
-const settings = { data: [], validate: [], l2: 3e-4, epochs: 300, minDf: 2, folds: 5, dryRun: false, out: path.join(root, 'nodes', 'llm', 'classifier-model.json') };
+const settings = { data: [], validate: [], l2: 1e-4, epochs: 300, minDf: 2, prune: 0.05, folds: 5, dryRun: false, out: path.join(root, 'nodes', 'llm', 'classifier-model.json') };
 for (let i = 0; i < args.length; i++) {
 	const a = args[i];
 	if (a === '--data') settings.data.push(args[++i]);
@@ -35,11 +36,12 @@ for (let i = 0; i < args.length; i++) {
 	else if (a === '--l2') settings.l2 = Number(args[++i]);
 	else if (a === '--epochs') settings.epochs = Number(args[++i]);
 	else if (a === '--min-df') settings.minDf = Number(args[++i]);
+	else if (a === '--prune') settings.prune = Number(args[++i]);
 	else if (a === '--folds') settings.folds = Number(args[++i]);
 	else if (a === '--out') settings.out = args[++i];
 	else if (a === '--dry-run') settings.dryRun = true;
 	else {
-		console.error(`unknown argument ${a}\nusage: npm run train:router [-- --data FILE.jsonl ...] [--l2 X] [--epochs N] [--min-df N] [--folds N] [--validate FILE.jsonl] [--dry-run]`);
+		console.error(`unknown argument ${a}\nusage: npm run train:router [-- --data FILE.jsonl ...] [--l2 X] [--epochs N] [--min-df N] [--prune X] [--folds N] [--validate FILE.jsonl] [--dry-run]`);
 		process.exit(2);
 	}
 }
@@ -179,11 +181,31 @@ function logitsOf(m, e) {
 	return l;
 }
 
+/**
+ * The model as shipped: weights as int8 times one scale, features whose every weight is below
+ * --prune dropped. Cross-validation measures this form, so its figures are the file's.
+ */
+function shipped(m) {
+	let maxAbs = 0;
+	for (const w of m.W) maxAbs = Math.max(maxAbs, Math.abs(w));
+	const scale = maxAbs / 127;
+	const kept = [];
+	for (const [id, row] of m.vocab) {
+		const q = [];
+		for (let k = 0; k < K; k++) q.push(Math.round(m.W[row * K + k] / scale));
+		if (q.some((x) => x !== 0 && Math.abs(x * scale) >= settings.prune)) kept.push({ id, q });
+	}
+	kept.sort((a, b) => a.id - b.id);
+	const vocab = new Map(kept.map(({ id }, row) => [id, row]));
+	const W = Float64Array.from(kept.flatMap(({ q }) => q.map((x) => x * scale)));
+	return { vocab, W, b: m.b, scale, kept, features: m.vocab.size };
+}
+
 // Cross-validation: folds by position (every `folds`-th example), so each fold mixes all batches.
 const oof = [];
 const started = Date.now();
 for (let f = 0; f < settings.folds; f++) {
-	const m = train(examples.filter((_, i) => i % settings.folds !== f));
+	const m = shipped(train(examples.filter((_, i) => i % settings.folds !== f)));
 	examples.forEach((e, i) => {
 		if (i % settings.folds === f) oof.push({ e, logits: logitsOf(m, e) });
 	});
@@ -208,42 +230,36 @@ for (let t = 0.3; t <= 4.001; t += 0.05) {
 	}
 }
 console.log(`temperature ${temperature} (cross-validated log-loss ${bestLoss.toFixed(3)})`);
+const confidence = (o) => Math.max(...softmax(o.logits, temperature));
 // Reliability: how often the cross-validated prediction is right, by confidence band.
 const bands = [0.5, 0.6, 0.7, 0.8, 0.9, 1.01];
 let from = 0;
 const reliability = bands.map((to) => {
-	const inBand = oof.filter((o) => {
-		const c = Math.max(...softmax(o.logits, temperature));
-		return c >= from && c < to;
-	});
+	const inBand = oof.filter((o) => confidence(o) >= from && confidence(o) < to);
 	const right = inBand.filter((o) => argmax(o.logits) === o.e.label).length;
 	const label = `${from.toFixed(1)}-${Math.min(to, 1).toFixed(1)}: ${inBand.length ? ((100 * right) / inBand.length).toFixed(0) : '-'}% right of ${inBand.length}`;
 	from = to;
 	return label;
 });
 console.log(`calibration (confidence band: share right): ${reliability.join('; ')}`);
+// Hybrid mode on the cross-validated predictions, with an LLM that answers right.
+const hybrid = [0.6, 0.7, 0.8, 0.9].map((t) => {
+	const asked = oof.filter((o) => confidence(o) < t).length;
+	const right = oof.filter((o) => confidence(o) < t || argmax(o.logits) === o.e.label).length;
+	return `${t}: ${((100 * asked) / oof.length).toFixed(1)}% asked, ${((100 * right) / oof.length).toFixed(1)}% right`;
+});
+console.log(`hybrid, cross-validated (threshold: share sent to an LLM that answers right, accuracy): ${hybrid.join('; ')}`);
 
-const final = train(examples);
+const final = shipped(train(examples));
 for (const file of settings.validate) {
 	const held = load(file);
 	const right = held.filter((e) => argmax(logitsOf(final, e)) === e.label).length;
 	console.log(`validation on ${path.relative(root, file)} (single-message text requests): ${right}/${held.length} = ${((100 * right) / held.length).toFixed(1)}%`);
 }
-// Keep features that matter; store weights as int8 times one scale.
-let maxAbs = 0;
-for (const w of final.W) maxAbs = Math.max(maxAbs, Math.abs(w));
-const scale = maxAbs / 127;
-const kept = [];
-for (const [id, row] of final.vocab) {
-	const q = [];
-	for (let k = 0; k < K; k++) q.push(Math.round(final.W[row * K + k] / scale));
-	if (q.some((x) => x !== 0)) kept.push({ id, q });
-}
-kept.sort((a, b) => a.id - b.id);
-const idBytes = Buffer.alloc(kept.length * 4);
-const weightBytes = Buffer.alloc(kept.length * K);
+const idBytes = Buffer.alloc(final.kept.length * 4);
+const weightBytes = Buffer.alloc(final.kept.length * K);
 let last = 0;
-kept.forEach(({ id, q }, r) => {
+final.kept.forEach(({ id, q }, r) => {
 	idBytes.writeUInt32LE((id - last) >>> 0, r * 4);
 	last = id;
 	q.forEach((x, k) => weightBytes.writeInt8(x, r * K + k));
@@ -252,13 +268,13 @@ const file = {
 	categories: [...TEXT_CATEGORIES],
 	temperature,
 	bias: Array.from(final.b, (x) => Math.round(x * 1e4) / 1e4),
-	scale: Number(scale.toPrecision(6)),
+	scale: Number(final.scale.toPrecision(6)),
 	trainedOn: `${examples.length} requests from ${settings.data.map((f) => path.basename(f)).join(', ')}; ${settings.folds}-fold CV accuracy ${((100 * cvRight) / oof.length).toFixed(1)}%`,
 	ids: idBytes.toString('base64'),
 	weights: weightBytes.toString('base64'),
 };
 const json = `${JSON.stringify(file, null, '\t')}\n`;
-console.log(`model: ${kept.length} features (of ${final.vocab.size}), ${(json.length / 1024).toFixed(0)} KiB; trained in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+console.log(`model: ${final.kept.length} features (of ${final.features}), ${(json.length / 1024).toFixed(0)} KiB; trained in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 if (settings.dryRun) console.log('dry run: model not written');
 else {
 	fs.writeFileSync(settings.out, json);
