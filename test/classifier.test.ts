@@ -287,6 +287,8 @@ describe('decisions', () => {
 		expect(classifyByRules([{ role: 'user', content: [{ type: 'image', source: 'x' }] } as unknown as ChatMessage]).category).toBe('vision');
 		expect(classifyByRules([{ role: 'assistant', content: null } as unknown as ChatMessage, user('hi')]).category).toBe('fast');
 		for (const text of ['?', '```', '0000', '🙂🙂🙂', 'a'.repeat(5000), '日本'.repeat(3000)]) expect(CATEGORIES).toContain(ask(text));
+		// A text without words names no word and no fact it does not have.
+		for (const text of ['...', '{}[]();', '🙂🙂🙂']) expect(classifyByRules([user(text)]).reason).not.toMatch(/"|code block/);
 	});
 
 	test('huge texts are classified on a bounded prefix and suffix', () => {
@@ -306,6 +308,12 @@ describe('labelled sets', () => {
 		const nonLatin = training.filter((r) => r.messages.some((m) => typeof m.content === 'string' && /[\u3040-\u9fff\u0400-\u04ff]/.test(m.content)));
 		expect(nonLatin.length).toBeGreaterThan(50);
 		expect(MODEL_INFO.trainedOn).toMatch(/router-train\.jsonl/);
+	});
+
+	test('the shipped model was trained on this training data (retrain after editing it: npm run train:router)', () => {
+		// The trainer learns from single-message requests in the four text categories.
+		const trainable = training.filter((r) => !r.repeat && r.messages.length === 1 && r.messages[0].role === 'user' && typeof r.messages[0].content === 'string' && ['fast', 'balanced', 'reasoning', 'code'].includes(r.expected));
+		expect(MODEL_INFO.trainedOn).toMatch(new RegExp(`^${trainable.length} requests from router-train\\.jsonl;`));
 	});
 
 	test('every decision has a known category, a confidence in 0..1 and a reason', () => {

@@ -104,9 +104,9 @@ export class ByokAutoRouter implements INodeType {
 				type: 'options',
 				noDataExpression: true,
 				options: [
-					{ name: 'Rules', value: 'rules', description: 'Local and instant, no network, no cost' },
+					{ name: 'Rules', value: 'rules', description: 'Local and instant (rules and a small built-in model), no network, no cost' },
 					{ name: 'LLM', value: 'llm', description: 'The Fast category\'s first model classifies; the rules decide if it fails' },
-					{ name: 'Hybrid', value: 'hybrid', description: 'Rules first; the LLM only when the rules are unsure' },
+					{ name: 'Hybrid', value: 'hybrid', description: 'Rules first; the LLM only when they are unsure (see Hybrid Threshold)' },
 				],
 				default: 'rules',
 			},

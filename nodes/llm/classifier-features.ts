@@ -23,7 +23,7 @@
  * than a 1,600-character one.
  */
 
-import { CONCEPTS } from './classifier-lexicon';
+import { CONCEPTS, STOPWORDS } from './classifier-lexicon';
 
 /** The categories the model scores (images and length are rules). */
 export const TEXT_CATEGORIES = ['fast', 'balanced', 'reasoning', 'code'] as const;
@@ -53,7 +53,6 @@ export type Emit = (id: number, group: number, word: number) => void;
 export interface TextView {
 	/** Lowercased, whitespace collapsed, digits as 0, with a space at both ends. */
 	chars: Uint16Array;
-	length: number;
 	wordStart: number[];
 	wordEnd: number[];
 }
@@ -65,11 +64,11 @@ const EDGE_WORDS = 8;
 const MIN_GRAM = 3;
 const MAX_GRAM = 4;
 
-/** Language-independent facts; the first matching ones name the decision in the reason. */
+/** Language-independent facts, matched on the original text (SQL keywords and camelCase need its case). */
 interface Fact {
 	name: string;
 	re: RegExp;
-	/** Emitted once per this many matches (up to `cap` times), so two code blocks say more than one. */
+	/** Emitted once per match, up to `cap` times: three lines of code syntax say more than one. */
 	cap: number;
 }
 
@@ -285,7 +284,8 @@ export function extractFeatures(text: string, emit: Emit): TextView {
 		previous = word;
 	}
 
-	// 3. Character n-grams, each credited to the word it starts in (or the next one).
+	// 3. Character n-grams, each credited to the word it starts in (or the next one; in a text
+	// without words, to a word index past its end, which names nothing).
 	let word = 0;
 	for (let i = 0; i + MIN_GRAM <= n; i++) {
 		while (word < wordStart.length - 1 && wordEnd[word] <= i) word++;
@@ -320,12 +320,12 @@ export function extractFeatures(text: string, emit: Emit): TextView {
 	fact(NUMBER_BASE + numberBucket);
 	fact(NUMBER_SIZE_BASE + numberBucket * SIZES.length + size);
 
-	return { chars, length: n, wordStart, wordEnd };
+	return { chars, wordStart, wordEnd };
 }
 
 /**
  * The text of word `w` in a view, for reasons: a CJK character with the next one (alone it says
- * little), or undefined for a word too short to say anything ("a", "0").
+ * little), or undefined for a word that says nothing by itself ("a", "0", "with", "てく").
  */
 export function wordText(view: TextView, w: number): string | undefined {
 	const start = view.wordStart[w];
@@ -335,5 +335,6 @@ export function wordText(view: TextView, w: number): string | undefined {
 		// Hiragana alone are particles and endings ("てく", "くだ").
 		if (view.chars.subarray(start, end).every((c) => c >= 0x3040 && c <= 0x309f)) return undefined;
 	} else if (end - start < 3 || view.chars.subarray(start, end).every((c) => c === 0x30)) return undefined;
-	return String.fromCharCode(...view.chars.subarray(start, end));
+	const text = String.fromCharCode(...view.chars.subarray(start, end));
+	return STOPWORDS.has(text) ? undefined : text;
 }

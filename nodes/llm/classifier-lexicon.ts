@@ -92,6 +92,8 @@ export const CONCEPTS: Record<string, string> = {
 	automate: 'automate automatically automatic automation scheduled nightly backup backups sync upload download rename resize folder folders directory directories files file automatisch automatisieren backup automatique sauvegarde automáticamente copia automaticamente 自動 自動で バックアップ 自动 备份',
 	install: 'install installing installed setup configure configuration config upgrade update version dependency dependencies npm pip yarn brew apt installier* konfigur* installer configurer instalar configurar installare configurare インストール 設定 安装 配置',
 	test: 'tests testing unittest pytest jest mocha mock mocks coverage assertion',
+	// Technical terms a question about a concept turns on ("what is a foreign key?").
+	techterm: 'tcp udp dns ip ipv4 ipv6 http2 ssh ftp sftp smtp imap websocket websockets grpc protobuf toml uuid guid sha md5 base64 utf unicode ascii decorator decorators iterator iterators lambda lambdas mutex semaphore compiler bytecode jvm webassembly wasm llvm gcc clang kernel syscall debugger breakpoint nullpointer orm nosql sharding replication replica failover latency throughput bandwidth cdn firewall subnet vlan dhcp loadbalancer ide linter serverless middleware framework frameworks sdk runtime virtualenv venv conda kubectl namespace namespaces microservice microservices monorepo theorem deadlocks indexes primärschlüssel fremdschlüssel 主キー 外部キー 主键 外键 プロセス スレッド 进程 线程 デコレータ クロージャ 프로세스 스레드 процесс поток',
 };
 
 /**
@@ -136,3 +138,15 @@ export const DIRECTIVES = [
 	'antworte nur', 'gib nur', 'nachricht des (?:nutzers|benutzers)', 'réponds uniquement', "le message de l'utilisateur", 'responde solo', 'el mensaje del usuario', 'responda apenas', 'a mensagem do usuário',
 	'のみを出力', 'だけを出力', 'ユーザーのメッセージ',
 ];
+
+/** Function words a reason does not name (they may still count in the model). */
+export const STOPWORDS = new Set(
+	(
+		'the and for with our your you this that these those from into onto about are was were been has have had not but its his her their them they she him who whom which what when where how why can could would should will shall may might must does did done get got just also very than then there here some any all each more most other such own same too only over under again once both few nor off out per via yes '
+		+ 'der die das den dem des ein eine einen einem einer und oder aber mit von für auf aus bei nach über unter ist sind war wie was wer wenn dass nicht auch noch nur mir mich dir dich uns euch ihr sie ich '
+		+ 'les des une dans pour par sur avec sans qui que quoi est sont mais aussi pas plus moins nous vous ils elles mon ton son mes tes ses leur cette ces '
+		+ 'los las una unos unas del para por con sin que qué como cómo pero más muy este esta estos estas ese esa mis tus sus nuestro '
+		+ 'uma uns umas dos das para por com sem que como mas mais muito este esta isso isto meu minha seu sua nos nas '
+		+ 'della delle degli per con che non come sono'
+	).split(' '),
+);

@@ -6,9 +6,9 @@
  *
  * The file holds the feature ids (sorted, delta-coded 32-bit) and their weights (int8, one per
  * category, times `scale`), base64. At load they go into one open-addressing table (Table), so a
- * feature costs a hash probe and four multiply-adds. Probabilities are softmax(logits / temperature), with the
- * temperature fitted on cross-validated predictions, so a confidence of 0.8 is right about 80% of
- * the time: that is what the Hybrid threshold compares against.
+ * feature costs a hash probe and four multiply-adds. Probabilities are softmax(logits /
+ * temperature), with the temperature fitted on cross-validated predictions, so a confidence of 0.8
+ * is right about 80% of the time: that is what the Hybrid threshold compares against.
  */
 import { extractFeatures, FACT_NAMES, GROUP_COUNT, groupScales, TEXT_CATEGORIES, wordText, type TextCategory, type TextView } from './classifier-features';
 import modelData from './classifier-model.json';
@@ -141,7 +141,7 @@ export function scoreText(text: string): ModelScore {
 	return { category: TEXT_CATEGORIES[best], confidence: 1 / sum, evidence: evidence(view, best, second, scales) };
 }
 
-/** Pull per word of the text (facts after them), reused. */
+/** Pull per fact, then per word of the text (one slot more for a text without words), reused. */
 let pull = new Float64Array(512);
 
 /**
@@ -149,13 +149,13 @@ let pull = new Float64Array(512);
  * its own features (the word, its pairs, its character n-grams), each fact its own.
  */
 function evidence(view: TextView, best: number, second: number, scales: number[]): string[] {
-	const words = view.wordStart.length;
-	const size = words + FACT_NAMES.length;
-	if (pull.length < size) pull = new Float64Array(size);
-	pull.fill(0, 0, size);
+	const facts = FACT_NAMES.length;
+	const size = facts + view.wordStart.length;
+	if (pull.length <= size) pull = new Float64Array(size + 1);
+	pull.fill(0, 0, size + 1);
 	for (let i = 0; i < hitRows.length; i++) {
 		const base = hitRows[i] * K;
-		const at = hitWords[i] >= 0 ? hitWords[i] : words - 1 - hitWords[i];
+		const at = hitWords[i] >= 0 ? facts + hitWords[i] : -1 - hitWords[i];
 		pull[at] += model.scale * scales[hitGroups[i]] * (table.weights[base + best] - table.weights[base + second]);
 	}
 	const out: string[] = [];
@@ -164,9 +164,10 @@ function evidence(view: TextView, best: number, second: number, scales: number[]
 		for (let i = 0; i < size; i++) if (pull[i] > MIN_PULL && (top < 0 || pull[i] > pull[top])) top = i;
 		if (top < 0) break;
 		pull[top] = 0;
-		const text = top >= words ? FACT_NAMES[top - words] : wordText(view, top);
-		const name = top >= words ? text : text && `"${text}"`;
-		if (name && !out.includes(name)) out.push(name);
+		const text = top < facts ? FACT_NAMES[top] : wordText(view, top - facts);
+		const name = top < facts ? text : text && `"${text}"`;
+		// "a question" and "a question in a short message" are one thing to a reader.
+		if (name && !out.some((o) => o.includes(name) || name.includes(o))) out.push(name);
 	}
 	return out;
 }

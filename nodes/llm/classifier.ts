@@ -174,9 +174,20 @@ function lastIndexOfRole(messages: ChatMessage[], role: string, before = message
 
 /** Words in a text, roughly (a CJK character counts as half a word); reads at most 400 characters. */
 function roughWords(text: string): number {
-	const head = text.slice(0, 400);
-	const cjk = head.match(new RegExp(CJK.source, 'g'))?.length ?? 0;
-	return (head.match(/\S+/g)?.length ?? 0) + Math.ceil(cjk / 2) + (text.length > 400 ? 100 : 0);
+	const n = Math.min(text.length, 400);
+	let words = 0;
+	let cjk = 0;
+	let inWord = false;
+	for (let i = 0; i < n; i++) {
+		const c = text.charCodeAt(i);
+		if ((c >= 0x3040 && c <= 0x9fff) || (c >= 0xac00 && c <= 0xd7af)) cjk++;
+		if (c <= 0x20 || c === 0x3000) inWord = false;
+		else if (!inWord) {
+			inWord = true;
+			words++;
+		}
+	}
+	return words + Math.ceil(cjk / 2) + (text.length > n ? 100 : 0);
 }
 
 /** A task-setting system prompt decides when the model is at least this sure of its task. */
