@@ -4,6 +4,8 @@
  * It records every request and answers by script: each test says what the next request(s) get
  * (status, headers, body, delay, hang, connection reset, HTML, invalid JSON, SSE stream).
  * Without a script, /chat/completions answers "echo: <last user text>" and /models lists `models`.
+ * A request with `"stream": true` gets its answer as OpenAI-style SSE chunks (one per word, tool
+ * calls in pieces, usage last); a step's `breakAfter: n` cuts the stream after n chunks.
  *
  * Plain JavaScript on purpose: it is used by jest, by the e2e runner and by bench/ alike.
  */
@@ -19,6 +21,40 @@ function completion(body, content, extra = {}) {
 		choices: [{ index: 0, message: { role: 'assistant', content, ...extra.message }, finish_reason: extra.finishReason ?? 'stop' }],
 		usage: { prompt_tokens: 10, completion_tokens: 5, total_tokens: 15 },
 	};
+}
+
+let toolCallCount = 0;
+
+/** A completion whose answer is tool calls: `calls` = [{name, arguments}] (arguments as an object); ids unique, as a provider's. */
+function toolCallCompletion(body, calls) {
+	const toolCalls = calls.map((call) => ({
+		id: call.id ?? `call_${++toolCallCount}`,
+		type: 'function',
+		function: { name: call.name, arguments: JSON.stringify(call.arguments ?? {}) },
+	}));
+	return completion(body, null, { message: { tool_calls: toolCalls }, finishReason: 'tool_calls' });
+}
+
+/**
+ * A completion as the chunks a streaming server sends: the text one word at a time, each tool call
+ * as its id and name, then its arguments in two pieces (as OpenAI does), the finish reason, usage.
+ */
+function streamChunks(full) {
+	const base = { id: full.id, object: 'chat.completion.chunk', created: full.created, model: full.model };
+	const choice = (delta, finishReason = null) => ({ ...base, choices: [{ index: 0, delta, finish_reason: finishReason }] });
+	const { message, finish_reason: finishReason } = full.choices[0];
+	const chunks = [choice({ role: 'assistant', content: '' })];
+	for (const word of String(message.content ?? '').match(/\S+\s*|\s+/g) ?? []) chunks.push(choice({ content: word }));
+	(message.tool_calls ?? []).forEach((call, index) => {
+		const args = call.function.arguments;
+		const half = Math.ceil(args.length / 2);
+		chunks.push(choice({ tool_calls: [{ index, id: call.id, type: 'function', function: { name: call.function.name, arguments: '' } }] }));
+		chunks.push(choice({ tool_calls: [{ index, function: { arguments: args.slice(0, half) } }] }));
+		chunks.push(choice({ tool_calls: [{ index, function: { arguments: args.slice(half) } }] }));
+	});
+	chunks.push(choice({}, finishReason));
+	if (full.usage) chunks.push({ ...base, choices: [], usage: full.usage });
+	return chunks;
 }
 
 function lastUserText(body) {
@@ -86,11 +122,8 @@ async function startFakeProvider({ models = ['fake-small', 'fake-large', 'fake-v
 			}
 		}
 		if (typeof payload === 'function') payload = payload(record.body ?? {}, record);
-		if (step.stream) {
-			res.writeHead(status, { 'content-type': 'text/event-stream', ...headers });
-			for (const chunk of step.stream) res.write(`data: ${JSON.stringify(chunk)}\n\n`);
-			return res.end('data: [DONE]\n\n');
-		}
+		const streamed = Array.isArray(step.stream) || (status === 200 && record.body?.stream === true && step.stream !== false && typeof payload === 'object');
+		if (streamed) return sendStream(req, res, status, headers, Array.isArray(step.stream) ? step.stream : streamChunks(payload), step);
 		const text = typeof payload === 'string' ? payload : JSON.stringify(payload);
 		if (!headers['content-type']) headers['content-type'] = typeof payload === 'string' && !step.json ? 'text/html' : 'application/json';
 		if (step.resetMidBody) {
@@ -100,6 +133,20 @@ async function startFakeProvider({ models = ['fake-small', 'fake-large', 'fake-v
 		}
 		res.writeHead(status, headers);
 		res.end(text);
+	}
+
+	/** SSE, one chunk every `chunkDelayMs`; with `breakAfter`, the socket is destroyed after that many chunks. */
+	async function sendStream(req, res, status, headers, chunks, step) {
+		res.writeHead(status, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...headers });
+		for (const [n, chunk] of chunks.entries()) {
+			if (step.breakAfter !== undefined && n >= step.breakAfter) {
+				// Let what was written reach the client first, as when a server dies mid-answer.
+				return setTimeout(() => req.socket.destroy(), 20);
+			}
+			res.write(`data: ${JSON.stringify(chunk)}\n\n`);
+			if (step.chunkDelayMs) await new Promise((resolve) => setTimeout(resolve, step.chunkDelayMs));
+		}
+		res.end('data: [DONE]\n\n');
 	}
 
 	server.on('connection', (s) => {
@@ -152,7 +199,7 @@ function maxInWindow(times, windowMs) {
 	return most;
 }
 
-module.exports = { startFakeProvider, completion, lastUserText, maxInWindow };
+module.exports = { startFakeProvider, completion, toolCallCompletion, streamChunks, lastUserText, maxInWindow };
 
 if (require.main === module) {
 	// Standalone: `node test/fake-provider.js [port]` prints its base URL and echoes.

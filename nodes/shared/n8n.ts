@@ -16,6 +16,7 @@ import {
 	type INodeCredentialTestResult,
 	type INodeListSearchResult,
 	type INodeProperties,
+	type ISupplyDataFunctions,
 	type JsonObject,
 	type NodeParameterValue,
 } from 'n8n-workflow';
@@ -23,6 +24,8 @@ import { getProvider, PROVIDERS } from '../llm/catalog';
 import { connectionFromCredential, listModels, type Connection } from '../llm/client';
 import type { Candidate } from '../llm/dispatch';
 import { InputError, LlmError, redact } from '../llm/errors';
+
+const providerOptions = PROVIDERS.map((p) => ({ name: p.name, value: p.id, description: p.defaultBaseUrl || 'Any OpenAI-compatible URL' }));
 
 /**
  * One multi-select for every provider the node may call, because n8n shows a credential only
@@ -35,9 +38,20 @@ export const providersProperty: INodeProperties = {
 	type: 'multiOptions',
 	noDataExpression: true,
 	required: true,
-	options: PROVIDERS.map((p) => ({ name: p.name, value: p.id, description: p.defaultBaseUrl || 'Any OpenAI-compatible URL' })),
+	options: providerOptions,
 	default: ['openai'],
 	description: 'The first provider answers; add more to use them in Fallbacks. Each one\'s credential (your key, base URL and limits) appears below.',
+};
+
+/** One provider, for a node that is one candidate (BYOK Chat Model: fallbacks are further sub-nodes). */
+export const providerProperty: INodeProperties = {
+	displayName: 'Provider',
+	name: 'provider',
+	type: 'options',
+	noDataExpression: true,
+	options: providerOptions,
+	default: 'openai',
+	description: 'Who answers. Its credential (your key, base URL and limits) is the one shown.',
 };
 
 export const modelProperty: INodeProperties = {
@@ -64,18 +78,23 @@ export const modelProperty: INodeProperties = {
 };
 
 /**
- * Each provider's credential shows while that provider is selected. Written as "hide unless
- * selected" rather than "show when selected": n8n's editor takes a parameter that every
- * credential's `show` depends on for the node's authentication field, and would then hide
- * Providers (and what it depends on) behind a single credential picker.
+ * Each provider's credential shows while that provider is selected under `parameter` (a
+ * multi-select, or a single options parameter). Written as "hide unless selected" rather than
+ * "show when selected": n8n's editor takes a parameter that every credential's `show` depends on
+ * for the node's authentication field, and would then hide it (and what it depends on) behind a
+ * single credential picker.
  */
-export const providerCredentials: INodeCredentialDescription[] = PROVIDERS.map((p) => ({
-	name: p.credentialType,
-	required: true,
-	testedBy: 'byokCredentialTest',
-	// n8n evaluates `_cnd` conditions for credentials too; its type only lists plain values.
-	displayOptions: { hide: { providers: [{ _cnd: { not: p.id } }] as unknown as NodeParameterValue[] } },
-}));
+export function credentialsShownBy(parameter: string): INodeCredentialDescription[] {
+	return PROVIDERS.map((p) => ({
+		name: p.credentialType,
+		required: true,
+		testedBy: 'byokCredentialTest',
+		// n8n evaluates `_cnd` conditions for credentials too; its type only lists plain values.
+		displayOptions: { hide: { [parameter]: [{ _cnd: { not: p.id } }] as unknown as NodeParameterValue[] } },
+	}));
+}
+
+export const providerCredentials = credentialsShownBy('providers');
 
 /** The selected providers, first = primary. */
 export function selectedProviders(ctx: IExecuteFunctions | ILoadOptionsFunctions, itemIndex?: number): string[] {
@@ -83,6 +102,12 @@ export function selectedProviders(ctx: IExecuteFunctions | ILoadOptionsFunctions
 	const ids = (Array.isArray(raw) ? raw : [raw]).map(String).filter(Boolean);
 	if (ids.length === 0) throw new InputError('providers', 'No provider is selected. Pick the provider that should answer under Providers.');
 	return ids;
+}
+
+/** The provider whose model list the editor shows: a node's single Provider, else the first of its Providers. */
+function listedProvider(ctx: ILoadOptionsFunctions): string {
+	const single = ctx.getNodeParameter('provider', '') as string;
+	return single || selectedProviders(ctx)[0];
 }
 
 export const fallbacksProperty: INodeProperties = {
@@ -120,7 +145,7 @@ export const fallbacksProperty: INodeProperties = {
 };
 
 /** Loads the node's credential for a provider as an engine connection. */
-export async function connectionFor(ctx: IExecuteFunctions | ILoadOptionsFunctions, providerId: string, itemIndex = 0): Promise<Connection> {
+export async function connectionFor(ctx: IExecuteFunctions | ISupplyDataFunctions | ILoadOptionsFunctions, providerId: string, itemIndex = 0): Promise<Connection> {
 	const provider = getProvider(providerId);
 	const data = (await (ctx as IExecuteFunctions).getCredentials(provider.credentialType, itemIndex)) as IDataObject;
 	const node = ctx.getNode();
@@ -171,7 +196,7 @@ export async function candidatesFor(ctx: IExecuteFunctions, itemIndex: number, p
 
 /** The model list for the node's provider, filtered by what the user typed. No name filtering otherwise. */
 export async function searchModels(this: ILoadOptionsFunctions, filter?: string): Promise<INodeListSearchResult> {
-	const [providerId] = selectedProviders(this);
+	const providerId = listedProvider(this);
 	let connection: Connection | undefined;
 	try {
 		connection = await connectionFor(this, providerId);
