@@ -35,6 +35,28 @@ function toolCallCompletion(body, calls) {
 	return completion(body, null, { message: { tool_calls: toolCalls }, finishReason: 'tool_calls' });
 }
 
+/** A number in a tool result however the caller wrapped it ("42", [{"response":"42"}], ...). */
+function numberIn(text) {
+	const match = String(text).match(/-?\d+(\.\d+)?/);
+	return match ? match[0] : undefined;
+}
+
+/**
+ * A handler playing a model that uses a calculator tool, decided from the request alone (so any
+ * number of conversations can run at once): with tools offered and no tool result yet it calls
+ * the first tool with "6*7"; after one result, with "<result>+1"; after two it answers
+ * "The answer is <last result>". Requests without tools get the default echo.
+ */
+function calculatorScript(record) {
+	const body = record.body ?? {};
+	const tool = body.tools?.[0]?.function?.name;
+	if (!tool) return undefined;
+	const results = (body.messages ?? []).filter((m) => m.role === 'tool').map((m) => numberIn(typeof m.content === 'string' ? m.content : JSON.stringify(m.content)));
+	if (results.length === 0) return { body: (b) => toolCallCompletion(b, [{ name: tool, arguments: { input: '6*7' } }]) };
+	if (results.length === 1) return { body: (b) => toolCallCompletion(b, [{ name: tool, arguments: { input: `${results[0]}+1` } }]) };
+	return { body: (b) => completion(b, `The answer is ${results[results.length - 1]}`) };
+}
+
 /**
  * A completion as the chunks a streaming server sends: the text one word at a time, each tool call
  * as its id and name, then its arguments in two pieces (as OpenAI does), the finish reason, usage.
@@ -199,7 +221,7 @@ function maxInWindow(times, windowMs) {
 	return most;
 }
 
-module.exports = { startFakeProvider, completion, toolCallCompletion, streamChunks, lastUserText, maxInWindow };
+module.exports = { startFakeProvider, completion, toolCallCompletion, calculatorScript, numberIn, streamChunks, lastUserText, maxInWindow };
 
 if (require.main === module) {
 	// Standalone: `node test/fake-provider.js [port]` prints its base URL and echoes.

@@ -19,7 +19,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const { runN8nCli, parseExecuteOutput, tail, seconds } = require('./run.js');
-const { completion, toolCallCompletion } = require('../fake-provider.js');
+const { calculatorScript, completion, numberIn } = require('../fake-provider.js');
 
 const KEY = 'sk-e2e-agent-5b2c9e1d7f3a4460';
 const LIMITED_KEY = 'sk-e2e-agent-limited-90ab17cd';
@@ -111,31 +111,14 @@ function workflows() {
 // ---------------------------------------------------------------------------------------------
 // The fake provider's script
 
-/** A number from a tool result however n8n wrapped it ("42", [{"response":"42"}], ...). */
-function numberIn(text) {
-	const match = String(text).match(/-?\d+(\.\d+)?/);
-	return match ? match[0] : undefined;
-}
-
 const answer = (text) => ({ body: (b) => completion(b, text) });
 
-/**
- * A model that uses tools: offered tools and no result yet, it calls the first tool with 6*7;
- * after one result, with <result>+1; after two, it answers "The answer is <last result>".
- * The extractor and classifier get the JSON their prompts ask for; anything else an echo.
- */
+/** The calculator-using model (see the header); the extractor and classifier get the JSON their prompts ask for. */
 function modelScript(record) {
-	const body = record.body ?? {};
-	const messages = body.messages ?? [];
-	const system = messages.filter((m) => m.role === 'system').map((m) => String(m.content)).join('\n');
+	const system = (record.body?.messages ?? []).filter((m) => m.role === 'system').map((m) => String(m.content)).join('\n');
 	if (/extraction algorithm/.test(system)) return answer('{"name": "Ana Ruiz", "city": "Oslo"}');
 	if (/classify the text/.test(system)) return answer('{"billing": true, "support": false}');
-	const tool = body.tools?.[0]?.function?.name;
-	if (!tool) return undefined;
-	const results = messages.filter((m) => m.role === 'tool').map((m) => String(m.content));
-	if (results.length === 0) return { body: (b) => toolCallCompletion(b, [{ name: tool, arguments: { input: '6*7' } }]) };
-	if (results.length === 1) return { body: (b) => toolCallCompletion(b, [{ name: tool, arguments: { input: `${numberIn(results[0])}+1` } }]) };
-	return answer(`The answer is ${numberIn(results[results.length - 1])}`);
+	return calculatorScript(record);
 }
 
 /** Per workflow: how the fake answers (default modelScript). */
