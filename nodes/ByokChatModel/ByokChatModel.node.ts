@@ -8,7 +8,7 @@ import {
 	type SupplyData,
 } from 'n8n-workflow';
 import { callSettings, modelOptionsProperty, samplingOptions } from '../shared/chat';
-import { byokCredentialTest, connectionFor, credentialsShownBy, modelProperty, providerProperty, searchModels, toNodeError } from '../shared/n8n';
+import { byokCredentialTest, connectionFor, modelProperty, providerProperty, searchModels, singleProviderCredentials, toNodeError } from '../shared/n8n';
 import { byokCandidates, ByokModel, supplyByokModel } from '../shared/sdk-model';
 
 const NODE_TYPE = 'n8n-nodes-byok.byokChatModel';
@@ -40,7 +40,7 @@ export class ByokChatModel implements INodeType {
 		],
 		outputs: [NodeConnectionTypes.AiLanguageModel],
 		outputNames: ['Model'],
-		credentials: credentialsShownBy('provider'),
+		credentials: singleProviderCredentials,
 		properties: [
 			{
 				displayName:

@@ -43,7 +43,10 @@ export const providersProperty: INodeProperties = {
 	description: 'The first provider answers; add more to use them in Fallbacks. Each one\'s credential (your key, base URL and limits) appears below.',
 };
 
-/** One provider, for a node that is one candidate (BYOK Chat Model: fallbacks are further sub-nodes). */
+/**
+ * One provider, for a node that is one candidate (BYOK Chat Model: fallbacks are further
+ * sub-nodes). The editor shows it through the credential picker (see singleProviderCredentials).
+ */
 export const providerProperty: INodeProperties = {
 	displayName: 'Provider',
 	name: 'provider',
@@ -51,7 +54,7 @@ export const providerProperty: INodeProperties = {
 	noDataExpression: true,
 	options: providerOptions,
 	default: 'openai',
-	description: 'Who answers. Its credential (your key, base URL and limits) is the one shown.',
+	description: 'Who answers: set by the credential you pick (your key, base URL and limits)',
 };
 
 export const modelProperty: INodeProperties = {
@@ -77,24 +80,28 @@ export const modelProperty: INodeProperties = {
 	],
 };
 
-/**
- * Each provider's credential shows while that provider is selected under `parameter` (a
- * multi-select, or a single options parameter). Written as "hide unless selected" rather than
- * "show when selected": n8n's editor takes a parameter that every credential's `show` depends on
- * for the node's authentication field, and would then hide it (and what it depends on) behind a
- * single credential picker.
- */
-export function credentialsShownBy(parameter: string): INodeCredentialDescription[] {
-	return PROVIDERS.map((p) => ({
-		name: p.credentialType,
-		required: true,
-		testedBy: 'byokCredentialTest',
-		// n8n evaluates `_cnd` conditions for credentials too; its type only lists plain values.
-		displayOptions: { hide: { [parameter]: [{ _cnd: { not: p.id } }] as unknown as NodeParameterValue[] } },
-	}));
+function credentialOf(providerId: string, displayOptions: INodeCredentialDescription['displayOptions']): INodeCredentialDescription {
+	return { name: getProvider(providerId).credentialType, required: true, testedBy: 'byokCredentialTest', displayOptions };
 }
 
-export const providerCredentials = credentialsShownBy('providers');
+/**
+ * With the Providers multi-select, each selected provider's credential shows. Written as "hide
+ * unless selected" rather than "show when selected": n8n's editor takes a parameter that every
+ * credential's `show` depends on for the node's authentication field, and would then hide
+ * Providers (and what it depends on) behind a single credential picker.
+ */
+export const providerCredentials: INodeCredentialDescription[] = PROVIDERS.map((p) =>
+	// n8n evaluates `_cnd` conditions for credentials too; its type only lists plain values.
+	credentialOf(p.id, { hide: { providers: [{ _cnd: { not: p.id } }] as unknown as NodeParameterValue[] } }),
+);
+
+/**
+ * With a single Provider, exactly that authentication-field behaviour is what we want (checked in
+ * n8n 2.41.1's editor): Provider is not shown as a field; the one "Credential" picker lists every
+ * BYOK credential with its provider beside its name, picking one sets Provider, and "Create new
+ * credential" opens the dialog with a provider selector. The credential is the provider.
+ */
+export const singleProviderCredentials: INodeCredentialDescription[] = PROVIDERS.map((p) => credentialOf(p.id, { show: { provider: [p.id] } }));
 
 /** The selected providers, first = primary. */
 export function selectedProviders(ctx: IExecuteFunctions | ILoadOptionsFunctions, itemIndex?: number): string[] {

@@ -162,7 +162,7 @@ function modelCalls(runData, name = 'BYOK Chat Model') {
 const outcomes = (attempts = []) => attempts.map((a) => `${a.provider}/${a.model}:${a.outcome}${a.status ? `:${a.status}` : ''}`).join(' ');
 
 async function agentPhase(context) {
-	const { n8n, scratch, fake, t } = context;
+	const { n8n, scratch, fake, t, timings = {} } = context;
 	const started = Date.now();
 	const logFile = path.join(scratch.dir, 'n8n-agent.log');
 	const credentialFile = path.join(scratch.dir, 'agent-credentials.json');
@@ -260,7 +260,8 @@ async function agentPhase(context) {
 		...stored.filter((f) => fs.readFileSync(f).includes(key)).map((f) => `${path.basename(f)}: ${key.slice(0, 12)}...`),
 	]);
 	t.check(`agent: no API key in execute output, ${stored.map((f) => path.basename(f)).join(', ')}`, leaks.length === 0, leaks.join('\n'));
-	console.log(`# agent phase took ${seconds(Date.now() - started)}`);
+	timings.agent = Date.now() - started;
+	console.log(`# agent phase took ${seconds(timings.agent)}`);
 }
 
 module.exports = { agentPhase };
