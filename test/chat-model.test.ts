@@ -15,7 +15,7 @@ import { toNodeError } from '../nodes/shared/n8n';
 import { modelUses, runWorkflow, nodeOutput, type TestWorkflow } from './helpers/workflow';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { startFakeProvider, calculatorScript, toolCallCompletion } = require('./fake-provider.js');
+const { startFakeProvider, calculatorScript, completion, toolCallCompletion } = require('./fake-provider.js');
 
 type Fake = Awaited<ReturnType<typeof startFakeProvider>>;
 let fake: Fake;
@@ -163,23 +163,50 @@ describe('ByokModel: the SDK model over the engine', () => {
 		expect(JSON.stringify(err)).not.toContain(KEY);
 	});
 
-	test('stream: text, then each tool call whole with its id, then the finish with usage', async () => {
+	test('stream: text as the provider streams it, then each tool call whole with its id, then the finish with usage', async () => {
 		fake.enqueue({
+			streamDelayMs: 5,
 			body: (b: object) => {
 				const c = toolCallCompletion(b, [{ name: 'calculator', arguments: { input: '6*7' } }, { name: 'calculator', arguments: { input: '2+2' } }]);
-				c.choices[0].message.content = 'Let me compute.';
+				c.choices[0].message.content = 'Let me compute both.';
 				return c;
 			},
 		});
 		const chunks = [];
 		for await (const chunk of model([candidate('/a')]).withTools([CALCULATOR]).stream([user('6*7 and 2+2?')])) chunks.push(chunk);
-		expect(chunks.map((c) => c.type)).toEqual(['text-delta', 'tool-call-delta', 'tool-call-delta', 'finish']);
-		expect(chunks[0]).toEqual({ type: 'text-delta', delta: 'Let me compute.' });
-		expect(chunks.slice(1, 3)).toEqual([
+		expect(fake.chatRequests[0].body.stream).toBe(true);
+		const text = chunks.filter((c) => c.type === 'text-delta');
+		expect(text.map((c) => (c.type === 'text-delta' ? c.delta : ''))).toEqual(['Let ', 'me ', 'compute ', 'both.']);
+		expect(chunks.slice(text.length).map((c) => c.type)).toEqual(['tool-call-delta', 'tool-call-delta', 'finish']);
+		expect(chunks.slice(4, 6)).toEqual([
 			{ type: 'tool-call-delta', id: expect.stringMatching(/^call_/), name: 'calculator', argumentsDelta: '{"input":"6*7"}' },
 			{ type: 'tool-call-delta', id: expect.stringMatching(/^call_/), name: 'calculator', argumentsDelta: '{"input":"2+2"}' },
 		]);
-		expect(chunks[3]).toEqual({ type: 'finish', finishReason: 'tool-calls', usage: { promptTokens: 10, completionTokens: 5, totalTokens: 15 } });
+		expect(chunks[6]).toEqual({ type: 'finish', finishReason: 'tool-calls', usage: { promptTokens: 10, completionTokens: 5, totalTokens: 15 } });
+	});
+
+	test('stream: a stream that breaks after some tokens is an error after those tokens, never a restart or a fallback', async () => {
+		fake.enqueue({ streamBreakAfter: 3, body: (b: object) => completion(b, 'one two three four five') });
+		const chunks: string[] = [];
+		const err = await (async () => {
+			for await (const chunk of model([candidate('/a'), candidate('/b', 'fake-large')], { settings: { timeoutMs: 5000, retries: 2 } }).stream([user('count')])) {
+				if (chunk.type === 'text-delta') chunks.push(chunk.delta);
+			}
+		})().catch((e: unknown) => e);
+		expect(chunks).toEqual(['one ', 'two ']);
+		expect(err).toBeInstanceOf(NodeApiError);
+		expect((err as Error).message).toMatch(/^The answer stopped after part of it had been streamed/);
+		expect(fake.chatRequests.map((r: { path: string }) => r.path)).toEqual(['/a/v1/chat/completions']);
+	});
+
+	test('stream: before the first token the chain still falls back; the fallback streams', async () => {
+		fake.enqueue({ streamBreakAfter: 0 });
+		const chunks: string[] = [];
+		for await (const chunk of model([candidate('/a'), candidate('/b', 'fake-large')], { settings: { timeoutMs: 5000, retries: 0 } }).stream([user('hello there')])) {
+			if (chunk.type === 'text-delta') chunks.push(chunk.delta);
+		}
+		expect(chunks).toEqual(['echo: ', 'hello ', 'there']);
+		expect(fake.chatRequests.map((r: { path: string }) => r.path)).toEqual(['/a/v1/chat/completions', '/b/v1/chat/completions']);
 	});
 
 	test('stream: a failure is thrown from the stream as the n8n error, without the key', async () => {
@@ -313,7 +340,8 @@ describe('BYOK Chat Model sub-node in n8n-core, through n8n\'s SDK adapter', () 
 		const run = await runWorkflow(modelWorkflow('streamedToolLoop', [byokNode('BYOK Chat Model', 'streamed', '/streamed')]), CREDENTIALS);
 		const { items, error } = nodeOutput(run, 'Model User');
 		expect(error).toBeUndefined();
-		expect(items[0].json).toEqual({ output: 'The answer is 43', turns: 3, toolCalls: 2, tokens: ['The answer is 43'] });
+		expect(items[0].json).toEqual({ output: 'The answer is 43', turns: 3, toolCalls: 2, tokens: ['The ', 'answer ', 'is ', '43'] });
+		expect(fake.chatRequests.every((r: { body: { stream?: boolean } }) => r.body.stream === true)).toBe(true);
 		const calls = storedCalls(run);
 		expect(calls).toHaveLength(3);
 		for (const call of calls) expect(call.generation?.generationInfo).toMatchObject({ answeredBy: { provider: 'custom' }, attempts: [{ outcome: 'ok' }] });

@@ -8,9 +8,8 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 import { CATEGORIES, type Category } from '../llm/catalog';
-import { complete } from '../llm/dispatch';
 import { categoryEntries, route, type ClassifierMode } from '../llm/router';
-import { callSettings, chatOptionsProperty, promptProperties, readRequest, responseFormatProperties, resultJson, runItems } from '../shared/chat';
+import { answerItem, callSettings, chatOptionsProperty, promptProperties, readRequest, responseFormatProperties, resultJson, runItems } from '../shared/chat';
 import { byokCredentialTest, providerCredentials, providersProperty, selectedProviders, toCandidates } from '../shared/n8n';
 
 const LABELS: Record<Category, string> = {
@@ -149,9 +148,8 @@ export class ByokAutoRouter implements INodeType {
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		const signal = this.getExecutionCancelSignal?.();
 		const mode = this.getNodeParameter('mode', 0) as string;
-		return await runItems(this, mode === 'classify' ? CATEGORIES.length : 1, async (i, secrets) => {
+		return await runItems(this, mode === 'classify' ? CATEGORIES.length : 1, async (i, secrets, signal) => {
 			const options = this.getNodeParameter('options', i, {}) as IDataObject;
 			const classifier = this.getNodeParameter('classifier', i) as ClassifierMode;
 			const request = await readRequest(this, i, options);
@@ -165,7 +163,7 @@ export class ByokAutoRouter implements INodeType {
 					i,
 					entries.map((e, n) => ({ ...e, where: `${LABELS[category]} model ${n + 1}`, field: 'categoryModels' })),
 				);
-				secrets.push(...candidates.map((c) => c.connection.apiKey));
+				secrets.push(...candidates.flatMap((c) => c.connection.secrets));
 				return candidates;
 			};
 			const routing = await route(request.messages, {
@@ -179,7 +177,7 @@ export class ByokAutoRouter implements INodeType {
 			if (mode === 'classify') {
 				return { data: { ...this.getInputData()[i].json, routing: routing as unknown as IDataObject }, output: CATEGORIES.indexOf(routing.category) };
 			}
-			const result = await complete(request, await candidatesOf(routing.category), settings);
+			const result = await answerItem(this, i, request, await candidatesOf(routing.category), settings, secrets);
 			return { data: { ...resultJson(result), routing: routing as unknown as IDataObject } };
 		});
 	}

@@ -8,7 +8,7 @@ import {
 	type SupplyData,
 } from 'n8n-workflow';
 import { callSettings, modelOptionsProperty, samplingOptions } from '../shared/chat';
-import { byokCredentialTest, connectionFor, modelProperty, providerProperty, searchModels, singleProviderCredentials, toNodeError } from '../shared/n8n';
+import { byokCredentialTest, candidateFor, modelProperty, providerProperty, searchModels, singleProviderCredentials, toNodeError } from '../shared/n8n';
 import { byokCandidates, ByokModel, supplyByokModel } from '../shared/sdk-model';
 
 const NODE_TYPE = 'n8n-nodes-byok.byokChatModel';
@@ -64,12 +64,7 @@ export class ByokChatModel implements INodeType {
 		const node = this.getNode();
 		const model = String(this.getNodeParameter('model', itemIndex, '', { extractValue: true }) ?? '').trim();
 		if (!model) throw new NodeOperationError(node, 'No model is selected. Pick one from the list or enter its ID.', { itemIndex });
-		let own;
-		try {
-			own = { connection: await connectionFor(this, this.getNodeParameter('provider', itemIndex) as string, itemIndex), model };
-		} catch (err) {
-			throw toNodeError(node, err, itemIndex);
-		}
+		const own = await candidateFor(this, this.getNodeParameter('provider', itemIndex) as string, model, itemIndex);
 		const fallback = await this.getInputConnectionData(NodeConnectionTypes.AiLanguageModel, itemIndex);
 		const fallbacks = fallback === undefined ? [] : byokCandidates(fallback);
 		if (!fallbacks) {
@@ -79,7 +74,7 @@ export class ByokChatModel implements INodeType {
 			});
 		}
 		const candidates = [own, ...fallbacks];
-		const secrets = candidates.map((c) => c.connection.apiKey);
+		const secrets = candidates.flatMap((c) => c.connection.secrets);
 		const options = this.getNodeParameter('options', itemIndex, {}) as IDataObject;
 		return supplyByokModel(
 			this,

@@ -23,9 +23,8 @@ import {
 	type TokenUsage,
 	type Tool,
 } from '@n8n/ai-node-sdk';
-import { randomUUID } from 'node:crypto';
 import type { ISupplyDataFunctions, SupplyData } from 'n8n-workflow';
-import { complete, type CallSettings, type Candidate, type ChatResult, type ToolCall } from '../llm/dispatch';
+import { complete, type CallSettings, type Candidate, type ChatResult, type StreamDelta, type ToolCall } from '../llm/dispatch';
 import { InputError, type Attempt } from '../llm/errors';
 import type { ChatMessage, ChatOptions, ToolDefinition, UserPart } from '../llm/request';
 
@@ -53,13 +52,6 @@ export interface AnswerInfo {
 	attempts: Attempt[];
 	latencyMs: number;
 }
-
-/**
- * The streaming hook of the engine (CallSettings.onDelta): the engine passes text as it arrives.
- * Until the engine streams, it ignores the hook and the whole answer arrives at the end.
- */
-type Delta = { text?: string; reasoning?: string };
-type StreamingSettings = CallSettings & { onDelta?: (delta: Delta) => void };
 
 /**
  * Answer metadata by the call-options object: LangChain hands the same object to the adapter's
@@ -91,10 +83,11 @@ export class ByokModel extends BaseChatModel {
 	}
 
 	/**
-	 * Text deltas as the engine passes them on, then each tool call whole (one chunk per call, with
-	 * its id: n8n's adapter gives every tool-call chunk index 0, and LangChain keeps chunks with
-	 * the same index apart only by their ids), then the finish with usage. A failure after text was
-	 * passed on is an error, never a silent restart (the engine's rule).
+	 * Text deltas as the engine passes them on (it streams from the provider), then each tool call
+	 * whole (one chunk per call, with its id: n8n's adapter gives every tool-call chunk index 0, and
+	 * LangChain keeps chunks with the same index apart only by their ids), then the finish with
+	 * usage. The engine falls back only before the first token; a failure after it is an error
+	 * thrown from here, never a silent restart.
 	 */
 	async *stream(messages: Message[], config?: ChatModelConfig): AsyncIterable<StreamChunk> {
 		const pending: StreamChunk[] = [];
@@ -121,11 +114,11 @@ export class ByokModel extends BaseChatModel {
 				await new Promise<void>((resolve) => (wake = resolve));
 			}
 			const { result } = await answer;
-			// What the engine did not pass on as deltas (all of it, while it does not stream).
+			// Whatever the engine did not pass on as deltas (a provider may answer a stream request whole).
 			if (result.text.startsWith(streamed) && result.text.length > streamed.length) {
 				yield { type: 'text-delta', delta: result.text.slice(streamed.length) };
 			}
-			for (const call of withIds(result.toolCalls)) {
+			for (const call of result.toolCalls ?? []) {
 				yield { type: 'tool-call-delta', id: call.id, name: call.name, argumentsDelta: argumentsText(call) };
 			}
 			yield { type: 'finish', finishReason: finishReasonOf(result) ?? 'other', usage: usageOf(result) };
@@ -135,7 +128,7 @@ export class ByokModel extends BaseChatModel {
 		}
 	}
 
-	async #complete(messages: Message[], config: ChatModelConfig | undefined, stop?: AbortSignal, onDelta?: (delta: Delta) => void) {
+	async #complete(messages: Message[], config: ChatModelConfig | undefined, stop?: AbortSignal, onDelta?: (delta: StreamDelta) => void) {
 		const { candidates, options, settings, toError } = this.#setup;
 		const callOptions = (config ?? {}) as ChatModelConfig & { signal?: AbortSignal; stop?: string[] };
 		const signals = [settings.signal, callOptions.abortSignal, callOptions.signal, stop].filter((s): s is AbortSignal => s !== undefined);
@@ -144,7 +137,7 @@ export class ByokModel extends BaseChatModel {
 			messages: toChatMessages(messages),
 			options: { ...options, stop: stopSequences.length ? stopSequences : undefined, tools: toToolDefinitions(this.tools) },
 		};
-		const callSettings: StreamingSettings = { ...settings, signal: signals.length ? AbortSignal.any(signals) : undefined, onDelta };
+		const callSettings: CallSettings = { ...settings, signal: signals.length ? AbortSignal.any(signals) : undefined, onDelta };
 		// Per-call Auto-Router picks (choosing `candidates` from the request) will plug in here.
 		let result: ChatResult;
 		try {
@@ -152,7 +145,7 @@ export class ByokModel extends BaseChatModel {
 		} catch (err) {
 			throw toError(err);
 		}
-		const info = answerInfo(result, candidates[0]);
+		const info = answerInfo(result, candidates);
 		if (config && typeof config === 'object') answers.set(config, info);
 		return { result, info };
 	}
@@ -239,14 +232,6 @@ export function toToolDefinitions(tools: Tool[]): ToolDefinition[] | undefined {
 	});
 }
 
-/**
- * Every tool call with an id, unique like a provider's: LangChain pairs calls with their results
- * and stream chunks by id, and n8n's Agent 3 tracks its steps across turns by id.
- */
-function withIds(calls: ToolCall[] | undefined): ToolCall[] {
-	return (calls ?? []).map((call) => (call.id ? call : { ...call, id: `call_${randomUUID().replace(/-/g, '').slice(0, 24)}` }));
-}
-
 function argumentsText(call: ToolCall): string {
 	return typeof call.arguments === 'string' ? call.arguments : JSON.stringify(call.arguments ?? {});
 }
@@ -270,14 +255,12 @@ function usageOf(result: ChatResult): TokenUsage | undefined {
 	};
 }
 
-function answerInfo(result: ChatResult, head: Candidate): AnswerInfo {
-	// The last attempt is the one that answered; it names the candidate's model (the provider may
-	// report another name for it in `result.model`).
-	const ok = result.attempts[result.attempts.length - 1];
-	const answeredBy = { provider: result.provider, model: ok?.model ?? result.model };
+function answerInfo(result: ChatResult, candidates: Candidate[]): AnswerInfo {
+	// The candidate's model, not `result.model`: a provider may report another name for it.
+	const answered = candidates[result.candidateIndex];
 	return {
-		answeredBy,
-		fallbackUsed: answeredBy.provider !== head.connection.provider.id || answeredBy.model !== head.model,
+		answeredBy: { provider: answered.connection.provider.id, model: answered.model },
+		fallbackUsed: result.candidateIndex > 0,
 		attempts: result.attempts,
 		latencyMs: result.latencyMs,
 	};
@@ -290,7 +273,7 @@ function finishReasonOf(result: ChatResult): FinishReason | undefined {
 /** The engine's answer as the SDK's result: text and tool calls in one assistant message, usage, who answered. */
 export function toGenerateResult(result: ChatResult, info: AnswerInfo): GenerateResult {
 	const content: MessageContent[] = [{ type: 'text', text: result.text }];
-	for (const call of withIds(result.toolCalls)) content.push({ type: 'tool-call', toolCallId: call.id, toolName: call.name, input: argumentsText(call) });
+	for (const call of result.toolCalls ?? []) content.push({ type: 'tool-call', toolCallId: call.id, toolName: call.name, input: argumentsText(call) });
 	return {
 		finishReason: finishReasonOf(result),
 		usage: usageOf(result),

@@ -170,14 +170,33 @@ function toWorkflow(workflowJson: TestWorkflow): Workflow {
 	return new Workflow({ id: 'test', nodes: workflowJson.nodes, connections: workflowJson.connections, active: false, nodeTypes });
 }
 
-/** Runs a workflow to the end and returns n8n's run data. */
-export async function runWorkflow(workflowJson: TestWorkflow, credentials: Record<string, ICredentialDataDecryptedObject>): Promise<IRun> {
+/** What n8n's streaming API sends (a Webhook or Chat Trigger set to stream turns it on). */
+export interface StreamedChunk {
+	type: string;
+	content?: string;
+	metadata: { nodeName: string; itemIndex: number };
+}
+
+/**
+ * Runs a workflow to the end and returns n8n's run data. With `onChunk`, the run streams as a
+ * streaming Webhook's would: nodes see isStreaming() and their sendChunk calls arrive here.
+ */
+export async function runWorkflow(
+	workflowJson: TestWorkflow,
+	credentials: Record<string, ICredentialDataDecryptedObject>,
+	{ onChunk }: { onChunk?: (chunk: StreamedChunk) => void } = {},
+): Promise<IRun> {
 	const workflow = toWorkflow(workflowJson);
 	const executionId = String(++executionCounter);
 	const workflowData = { id: 'test', name: 'test', nodes: workflowJson.nodes, connections: workflowJson.connections, active: false } as unknown as IWorkflowBase;
 	const hooks = new ExecutionLifecycleHooks('manual', executionId, workflowData);
 	const finished = new Promise<IRun>((resolve) => hooks.addHandler('workflowExecuteAfter', (run) => resolve(run)));
-	const execution = new WorkflowExecute(additionalDataFor(credentials, executionId, hooks), 'manual');
+	const additionalData = additionalDataFor(credentials, executionId, hooks);
+	if (onChunk) {
+		hooks.addHandler('sendChunk', (chunk) => onChunk(chunk as unknown as StreamedChunk));
+		(additionalData as { streamingEnabled?: boolean }).streamingEnabled = true;
+	}
+	const execution = new WorkflowExecute(additionalData, 'manual');
 	await execution.run({ workflow, startNode: workflow.getNode(workflowJson.nodes[0].name) ?? undefined });
 	return await finished;
 }
