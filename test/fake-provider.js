@@ -157,7 +157,8 @@ async function startFakeProvider({ models = ['fake-small', 'fake-large', 'fake-v
 	/**
 	 * Server-sent events, one chunk each `streamDelayMs` apart; `streamBreakAfter: N` destroys
 	 * the connection after N chunks (a stream that breaks mid-answer); `streamEndAfter: N` ends
-	 * the response cleanly after N chunks, with no finish reason and no [DONE].
+	 * the response cleanly after N chunks, with no finish reason and no [DONE]; `holdAfter: N`
+	 * with `hold` pauses after N chunks until `hold` resolves (proof that a client got them early).
 	 */
 	function streamOut(req, res, status, headers, chunks, step) {
 		res.writeHead(status, { 'content-type': 'text/event-stream', ...headers });
@@ -168,6 +169,12 @@ async function startFakeProvider({ models = ['fake-small', 'fake-large', 'fake-v
 			if (step.streamBreakAfter !== undefined && sent >= step.streamBreakAfter) return setTimeout(() => req.socket.destroy(), 20);
 			if (step.streamEndAfter !== undefined && sent >= step.streamEndAfter) return res.end();
 			if (sent >= chunks.length) return res.end('data: [DONE]\n\n');
+			// `holdAfter: N` with `hold` (a promise): the rest waits until the test says it saw the first N.
+			if (step.hold && sent === step.holdAfter) {
+				const held = step.hold;
+				step.hold = undefined;
+				return held.then(next);
+			}
 			res.write(`data: ${JSON.stringify(chunks[sent++])}\n\n`);
 			if (step.streamDelayMs) setTimeout(next, step.streamDelayMs);
 			else next();

@@ -10,7 +10,8 @@
  * result (+1), after two it answers with the last result. So "The answer is 43" proves two tool
  * round trips through n8n's Calculator with our model's tool calls and n8n's tool results.
  *
- * Proves: the AI Agent's tool loop; the fallback chain of sub-nodes (primary 503 -> fallback);
+ * Proves: the AI Agent's tool loop; streaming through a Webhook that responds by streaming (one
+ * server, read chunk by chunk); the fallback chain of sub-nodes (primary 503 -> fallback);
  * a key's Max Concurrent honoured across the agent's parallel items; Basic LLM Chain, Information
  * Extractor, Text Classifier and Summarization Chain; errors readable at the agent; a non-BYOK
  * fallback refused; who answered and the attempts in the sub-node's stored data; token usage
@@ -18,7 +19,7 @@
  */
 const fs = require('node:fs');
 const path = require('node:path');
-const { runN8nCli, parseExecuteOutput, tail, seconds } = require('./run.js');
+const { runN8nCli, startN8n, parseExecuteOutput, sleep, tail, seconds } = require('./run.js');
 const { calculatorScript, completion, numberIn } = require('../fake-provider.js');
 
 const KEY = 'sk-e2e-agent-5b2c9e1d7f3a4460';
@@ -128,6 +129,114 @@ const SCRIPTS = {
 	byokAgentNoLimit: (record) => ({ ...modelScript(record), delayMs: 150 }),
 	byokAgentError: () => ({ status: 401, body: { error: { message: 'Incorrect API key provided: sk-e2e...20aa.', type: 'invalid_request_error', code: 'invalid_api_key' } } }),
 };
+
+// ---------------------------------------------------------------------------------------------
+// Streaming: a Webhook that streams its response, read chunk by chunk
+
+const STREAM_WORKFLOW = 'byokAgentStream';
+const STREAM_PATH = 'byok-agent-stream';
+
+/** Webhook (responds by streaming) -> AI Agent (streaming on by default) with BYOK Chat Model and Calculator. */
+function streamingWorkflow() {
+	const hook = node('Webhook', 'n8n-nodes-base.webhook', 2.1, { httpMethod: 'POST', path: STREAM_PATH, responseMode: 'streaming', options: {} }, { webhookId: 'b1f0c2d3-4e5f-4a6b-8c7d-9e0f1a2b3c4d' });
+	const root = node('AI Agent', `${LC}.agent`, 3.1, { promptType: 'define', text: '={{ $json.body.question }}', options: {} });
+	const model = byokModel('BYOK Chat Model', 'custom', 'fake-small', { retries: 0 });
+	return {
+		id: STREAM_WORKFLOW,
+		name: `BYOK agent e2e ${STREAM_WORKFLOW}`,
+		active: false,
+		settings: { executionOrder: 'v1' },
+		nodes: [hook, root, model, calculator()],
+		connections: {
+			Webhook: { main: [[{ node: 'AI Agent', type: 'main', index: 0 }]] },
+			'BYOK Chat Model': { ai_languageModel: [[{ node: 'AI Agent', type: 'ai_languageModel', index: 0 }]] },
+			Calculator: { ai_tool: [[{ node: 'AI Agent', type: 'ai_tool', index: 0 }]] },
+		},
+	};
+}
+
+/**
+ * Posts a question to the streaming webhook and reads n8n's JSON lines as they come. `onContent`
+ * sees each piece of text the moment it arrives.
+ */
+async function readStream(url, question, onContent) {
+	const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ question }), signal: AbortSignal.timeout(60_000) });
+	const events = [];
+	let buffer = '';
+	const decoder = new TextDecoder();
+	const take = (line) => {
+		if (!line.trim()) return;
+		let event;
+		try {
+			event = JSON.parse(line);
+		} catch {
+			event = { type: 'unparsed', content: line };
+		}
+		events.push(event);
+		if (event.type === 'item' && typeof event.content === 'string') onContent?.(event.content);
+	};
+	for await (const bytes of res.body) {
+		buffer += decoder.decode(bytes, { stream: true });
+		const lines = buffer.split('\n');
+		buffer = lines.pop();
+		lines.forEach(take);
+	}
+	take(buffer);
+	return { status: res.status, events, text: events.filter((e) => e.type === 'item').map((e) => e.content ?? '').join('') };
+}
+
+/** Streaming through a real server: tokens reach the HTTP client while the provider is still answering. */
+async function streamingCheck(context) {
+	const { n8n, scratch, fake, t } = context;
+	const logFile = path.join(scratch.dir, 'n8n-agent.log');
+	const file = path.join(scratch.dir, 'agent-stream-workflow.json');
+	fs.writeFileSync(file, JSON.stringify([streamingWorkflow()]));
+	const imported = await runN8nCli(n8n, scratch.userFolder, ['import:workflow', `--input=${file}`], { logFile, allowFailure: true });
+	const published = await runN8nCli(n8n, scratch.userFolder, ['publish:workflow', `--id=${STREAM_WORKFLOW}`], { logFile, allowFailure: true });
+	if (!t.check('streaming: webhook workflow imported and published', imported.code === 0 && published.code === 0, tail(imported.stdout + imported.stderr + published.stdout + published.stderr))) return;
+	const server = await startN8n(n8n, scratch.userFolder, { logFile: path.join(scratch.dir, 'n8n-agent-server.log') });
+	const url = `${server.url}/webhook/${STREAM_PATH}`;
+	try {
+		// n8n answers before it has activated its published workflows: wait until a GET is told to use POST.
+		const deadline = Date.now() + 60_000;
+		while (!/Did you mean to make a POST request/.test(await (await fetch(url)).text())) {
+			if (Date.now() > deadline) throw new Error(`the webhook ${url} was not registered within 60 s`);
+			await sleep(200);
+		}
+		// The final answer's stream pauses after its first words until the HTTP client has seen one:
+		// if n8n (or our model) held the answer back until the end, this would never finish.
+		let sawToken;
+		const seen = new Promise((resolve) => (sawToken = resolve));
+		const finalAnswer = (record) => (record.body?.messages ?? []).filter((m) => m.role === 'tool').length >= 2;
+		fake.reset();
+		fake.setHandler((record) => ({ ...calculatorScript(record), ...(finalAnswer(record) ? { holdAfter: 3, hold: seen } : {}) }));
+		const pieces = [];
+		const streamed = await readStream(url, 'What is 6 times 7, plus 1?', (content) => {
+			pieces.push(content);
+			sawToken();
+		});
+		console.log(`# streamed pieces: ${JSON.stringify(pieces)}`);
+		t.check(
+			'streaming: Webhook -> AI Agent -> BYOK Chat Model streams "The answer is 43" piece by piece, the first before the provider had finished',
+			streamed.status === 200 && streamed.text === 'The answer is 43' && pieces.length >= 3 && fake.chatRequests.length === 3 && fake.chatRequests.every((r) => r.body.stream === true),
+			JSON.stringify({ status: streamed.status, events: streamed.events }).slice(0, 1500),
+		);
+
+		// The final answer breaks after its first words: the client gets those words, then an error; no second try.
+		fake.reset();
+		fake.setHandler((record) => ({ ...calculatorScript(record), ...(finalAnswer(record) ? { streamBreakAfter: 3, streamDelayMs: 20 } : {}) }));
+		const broken = await readStream(url, 'What is 6 times 7, plus 1?');
+		const finals = fake.chatRequests.filter(finalAnswer);
+		console.log(`# broken stream: text ${JSON.stringify(broken.text)}, then ${JSON.stringify(broken.events.find((e) => e.type === 'error'))}`);
+		t.check(
+			'streaming: a stream that breaks after some words ends in an error after those words, never a silent restart',
+			broken.text === 'The answer ' && broken.events.some((e) => e.type === 'error') && finals.length === 1,
+			JSON.stringify({ events: broken.events, finals: finals.length }).slice(0, 1500),
+		);
+	} finally {
+		await server.stop();
+	}
+}
 
 // ---------------------------------------------------------------------------------------------
 // Running and checking
@@ -253,8 +362,10 @@ async function agentPhase(context) {
 	const summary = await run('byokSummarize');
 	t.check('chains: Summarization Chain summarizes through BYOK Chat Model', summary.code === 0 && summary.requests.length >= 1 && JSON.stringify(itemsOf(summary.runData, 'Summarization Chain')).includes('echo:'), show(summary, 'Summarization Chain'));
 
+	await streamingCheck(context);
+
 	// Keys: nowhere in what n8n printed, logged or stored (its database holds credentials encrypted).
-	const stored = [path.join(scratch.userFolder, '.n8n', 'database.sqlite'), logFile].filter((f) => fs.existsSync(f));
+	const stored = [path.join(scratch.userFolder, '.n8n', 'database.sqlite'), logFile, path.join(scratch.dir, 'n8n-agent-server.log')].filter((f) => fs.existsSync(f));
 	const leaks = KEYS.flatMap((key) => [
 		...(outputs.some((o) => o.includes(key)) ? [`execute output: ${key.slice(0, 12)}...`] : []),
 		...stored.filter((f) => fs.readFileSync(f).includes(key)).map((f) => `${path.basename(f)}: ${key.slice(0, 12)}...`),
@@ -264,7 +375,7 @@ async function agentPhase(context) {
 	console.log(`# agent phase took ${seconds(timings.agent)}`);
 }
 
-module.exports = { agentPhase };
+module.exports = { agentPhase, streamingCheck };
 
 if (require.main === module) {
 	(async () => {
