@@ -37,6 +37,8 @@ const CREDENTIALS = {
 	openai: { id: 'byokAgentN8nOpenAi', type: 'openAiApi', data: (fake) => ({ apiKey: KEY, url: `${fake.url}/primary/v1` }) },
 };
 const credentialRef = (key) => ({ [CREDENTIALS[key].type]: { id: CREDENTIALS[key].id, name: CREDENTIALS[key].id } });
+/** The credentials as `n8n import:credentials` takes them, pointing at `fake`. */
+const credentialImport = (fake) => Object.values(CREDENTIALS).map((c) => ({ id: c.id, name: c.id, type: c.type, data: c.data(fake) }));
 
 // ---------------------------------------------------------------------------------------------
 // Workflow building
@@ -65,15 +67,15 @@ function workflow(id, { items, root, subNodes = [] }) {
 	return { id, name: `BYOK agent e2e ${id}`, active: false, settings: { executionOrder: 'v1' }, nodes: [start, set, split, root, ...subNodes.map(([sub]) => sub)], connections };
 }
 
-/** The AI Agent as the editor adds it today (3.1), prompt from the item. */
-const agent = (options = {}, extra = {}) => node('AI Agent', `${LC}.agent`, 3.1, { promptType: 'define', text: '={{ $json.question }}', options }, extra);
+/** The AI Agent, by default as the editor adds it today (3.1), prompt from the item. */
+const agent = (options = {}, extra = {}, version = 3.1) => node('AI Agent', `${LC}.agent`, version, { promptType: 'define', text: '={{ $json.question }}', options }, extra);
 const calculator = () => node('Calculator', `${LC}.toolCalculator`, 1);
 const QUESTION = { question: 'What is 6 times 7, plus 1?' };
 
 /** Agent + model chain + Calculator. `models` = [head, fallback, ...] sub-nodes, connected in a chain. */
-function toolAgent(id, { items = [QUESTION], models, agentOptions, agentExtra }) {
+function toolAgent(id, { items = [QUESTION], models, agentOptions, agentExtra, agentVersion }) {
 	const chain = models.map((m, n) => [m, 'ai_languageModel', n === 0 ? 'AI Agent' : models[n - 1].name]);
-	return workflow(id, { items, root: agent(agentOptions, agentExtra), subNodes: [...chain, [calculator(), 'ai_tool', 'AI Agent']] });
+	return workflow(id, { items, root: agent(agentOptions, agentExtra, agentVersion), subNodes: [...chain, [calculator(), 'ai_tool', 'AI Agent']] });
 }
 
 function chain(id, root, model = byokModel('BYOK Chat Model', 'custom')) {
@@ -275,7 +277,7 @@ async function agentPhase(context) {
 	const started = Date.now();
 	const logFile = path.join(scratch.dir, 'n8n-agent.log');
 	const credentialFile = path.join(scratch.dir, 'agent-credentials.json');
-	fs.writeFileSync(credentialFile, JSON.stringify(Object.values(CREDENTIALS).map((c) => ({ id: c.id, name: c.id, type: c.type, data: c.data(fake) }))));
+	fs.writeFileSync(credentialFile, JSON.stringify(credentialImport(fake)));
 	const creds = await runN8nCli(n8n, scratch.userFolder, ['import:credentials', `--input=${credentialFile}`], { logFile, allowFailure: true });
 	t.check('agent: credentials imported', creds.code === 0, tail(creds.stdout + creds.stderr));
 	const all = workflows();
@@ -375,7 +377,8 @@ async function agentPhase(context) {
 	console.log(`# agent phase took ${seconds(timings.agent)}`);
 }
 
-module.exports = { agentPhase, streamingCheck };
+// The builders are shared with bench/agent.js.
+module.exports = { agentPhase, CREDENTIALS, credentialImport, node, byokModel, toolAgent };
 
 if (require.main === module) {
 	(async () => {
