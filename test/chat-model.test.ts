@@ -335,7 +335,7 @@ describe('BYOK Chat Model sub-node in n8n-core, through n8n\'s SDK adapter', () 
 		expect(JSON.stringify(run.data)).not.toContain(KEY);
 	});
 
-	test('streamed (as the Agent when streaming is on): the same loop through stream(), who answered on each call', async () => {
+	test('streamed (as the Agent when streaming is on): the same loop through stream(), who answered and real token usage on each call', async () => {
 		fake.setHandler(calculatorScript);
 		const run = await runWorkflow(modelWorkflow('streamedToolLoop', [byokNode('BYOK Chat Model', 'streamed', '/streamed')]), CREDENTIALS);
 		const { items, error } = nodeOutput(run, 'Model User');
@@ -344,7 +344,11 @@ describe('BYOK Chat Model sub-node in n8n-core, through n8n\'s SDK adapter', () 
 		expect(fake.chatRequests.every((r: { body: { stream?: boolean } }) => r.body.stream === true)).toBe(true);
 		const calls = storedCalls(run);
 		expect(calls).toHaveLength(3);
-		for (const call of calls) expect(call.generation?.generationInfo).toMatchObject({ answeredBy: { provider: 'custom' }, attempts: [{ outcome: 'ok' }] });
+		for (const call of calls) {
+			expect(call.generation?.generationInfo).toMatchObject({ answeredBy: { provider: 'custom' }, attempts: [{ outcome: 'ok' }] });
+			// The provider's own counts (from the stream's usage chunk), not n8n's estimate.
+			expect(call.tokenUsage).toEqual({ promptTokens: 10, completionTokens: 5, totalTokens: 15 });
+		}
 	});
 
 	test('streamed: two tool calls in one answer stay two calls with their own ids and arguments', async () => {

@@ -5,7 +5,8 @@
  * (limits, retries, breaker, fallback chain), and the conversions between the SDK's messages,
  * tools and results and the engine's. n8n wraps the model in its LangChain adapter
  * (LangchainChatModelAdapter) for the agent and chains; supplyByokModel() also makes that adapter
- * show who answered and the attempts in the sub-node's output data.
+ * show who answered and the attempts in the sub-node's output data, and real token usage when
+ * streaming.
  *
  * The SDK is a peer dependency: at run time it is n8n's own copy (n8n checks the model with
  * instanceof against it), so nothing here may be bundled.
@@ -157,10 +158,10 @@ export function byokCandidates(supplied: unknown): Candidate[] | undefined {
 	return model?.[CANDIDATES];
 }
 
-/** supplyModel(), plus answer metadata in the adapter's generations (see showAnswerInfo). */
+/** supplyModel(), with n8n's adapter fitted to show who answered and streamed token usage (see fitAdapter). */
 export function supplyByokModel(ctx: ISupplyDataFunctions, model: ByokModel): SupplyData {
 	const supplied = supplyModel(ctx, model);
-	showAnswerInfo(supplied.response as LangchainAdapter);
+	fitAdapter(supplied.response as LangchainAdapter);
 	return supplied;
 }
 
@@ -285,20 +286,29 @@ export function toGenerateResult(result: ChatResult, info: AnswerInfo): Generate
 // ---------------------------------------------------------------------------------------------
 // n8n's adapter
 
-/** The parts of n8n's LangchainChatModelAdapter (a LangChain chat model) that showAnswerInfo wraps. */
+type TokenCounts = { promptTokens: number; completionTokens: number; totalTokens: number };
+type UsageParser = (result: { llmOutput?: { tokenUsage?: Record<string, number | undefined> } }) => TokenCounts;
+
+/** The parts of n8n's LangchainChatModelAdapter (a LangChain chat model) that fitAdapter wraps. */
 interface LangchainAdapter {
 	_generate(messages: unknown, options: object, runManager?: unknown): Promise<{ generations: Array<{ generationInfo?: object }> }>;
 	_streamResponseChunks(messages: unknown, options: object, runManager?: unknown): AsyncGenerator<{ generationInfo?: { finish_reason?: unknown } }>;
 	bindTools(tools: unknown[], kwargs?: unknown): LangchainAdapter;
+	/** n8n's N8nLlmTracing, which stores each call in the sub-node's run data. */
+	callbacks?: Array<{ options?: { tokensUsageParser?: UsageParser } }>;
 }
 
 /**
- * n8n stores a model call's output in the sub-node's data as each generation's `text` and
- * `generationInfo` only (N8nLlmTracing), and its adapter sets no generationInfo. This adds ours
- * (answeredBy, fallbackUsed, attempts, latencyMs) to the generations of each call, streamed or
- * not, and to the adapters that bindTools() makes for the agent. Anything else passes unchanged.
+ * Two gaps in n8n 2.41.1's adapter, closed for our model only (anything unexpected is left alone):
+ * - n8n stores a call's output in the sub-node's data as each generation's `text` and
+ *   `generationInfo` (N8nLlmTracing), and the adapter sets no generationInfo: this adds ours
+ *   (answeredBy, fallbackUsed, attempts, latencyMs), streamed or not;
+ * - its token parser reads `input_tokens`/`output_tokens`, but a streamed call's usage comes as
+ *   LangChain's `promptTokens`/`completionTokens`, so streamed runs showed only an estimate: the
+ *   parser reads both.
+ * The adapters bindTools() makes for the agent are fitted the same way.
  */
-function showAnswerInfo(adapter: LangchainAdapter): LangchainAdapter {
+function fitAdapter(adapter: LangchainAdapter): LangchainAdapter {
 	const base = Object.getPrototypeOf(adapter) as LangchainAdapter;
 	if (typeof base._generate !== 'function' || typeof base._streamResponseChunks !== 'function' || typeof base.bindTools !== 'function') return adapter;
 	adapter._generate = async function (messages, options, runManager) {
@@ -316,7 +326,17 @@ function showAnswerInfo(adapter: LangchainAdapter): LangchainAdapter {
 		}
 	};
 	adapter.bindTools = function (tools, kwargs) {
-		return showAnswerInfo(base.bindTools.call(this, tools, kwargs));
+		return fitAdapter(base.bindTools.call(this, tools, kwargs));
 	};
+	for (const tracing of adapter.callbacks ?? []) {
+		const parse = tracing.options?.tokensUsageParser;
+		if (!tracing.options || typeof parse !== 'function') continue;
+		tracing.options.tokensUsageParser = (result) => {
+			const usage = result?.llmOutput?.tokenUsage;
+			if (usage?.output_tokens !== undefined || usage?.completionTokens === undefined) return parse(result);
+			const promptTokens = usage.promptTokens ?? 0;
+			return { promptTokens, completionTokens: usage.completionTokens, totalTokens: usage.totalTokens ?? promptTokens + usage.completionTokens };
+		};
+	}
 	return adapter;
 }
