@@ -5,8 +5,8 @@
  */
 import { BaseCallbackHandler } from '@langchain/core/callbacks/base';
 import { AIMessage, HumanMessage, ToolMessage, type BaseMessage } from '@langchain/core/messages';
-import type { Message } from '@n8n/ai-node-sdk';
-import { NodeApiError, type ICredentialDataDecryptedObject } from 'n8n-workflow';
+import type { Message, Tool } from '@n8n/ai-node-sdk';
+import { NodeApiError, type ICredentialDataDecryptedObject, type INodeParameters } from 'n8n-workflow';
 import { connectionFromCredential } from '../nodes/llm/client';
 import { breakers } from '../nodes/llm/breaker';
 import type { Candidate } from '../nodes/llm/dispatch';
@@ -33,7 +33,7 @@ beforeEach(() => {
 });
 
 const user = (text: string): Message => ({ role: 'user', content: [{ type: 'text', text }] });
-const CALCULATOR = { type: 'function' as const, name: 'calculator', description: 'Evaluates arithmetic', inputSchema: { type: 'object', properties: { input: { type: 'string' } } } };
+const CALCULATOR: Tool = { type: 'function', name: 'calculator', description: 'Evaluates arithmetic', inputSchema: { type: 'object', properties: { input: { type: 'string' } } } };
 const NODE = { id: 'n1', name: 'BYOK Chat Model', type: 'n8n-nodes-byok.byokChatModel', typeVersion: 1, position: [0, 0] as [number, number], parameters: {} };
 
 function candidate(path: string, model = 'fake-small', providerId = 'custom', apiKey: string | undefined = KEY, credentialId = `cred-${path}`): Candidate {
@@ -109,7 +109,7 @@ describe('ByokModel: the SDK model over the engine', () => {
 	});
 
 	test("tools: zod's $schema is dropped; provider tools are refused by name", () => {
-		expect(toToolDefinitions([{ ...CALCULATOR, inputSchema: { $schema: 'http://json-schema.org/draft-07/schema#', type: 'object' } }])).toEqual([
+		expect(toToolDefinitions([{ ...CALCULATOR, inputSchema: { $schema: 'http://json-schema.org/draft-07/schema#', type: 'object' } } as Tool])).toEqual([
 			{ type: 'function', function: { name: 'calculator', description: 'Evaluates arithmetic', parameters: { type: 'object' } } },
 		]);
 		expect(() => toToolDefinitions([{ type: 'provider', name: 'web_search' }])).toThrow(/"web_search" is a provider-side tool/);
@@ -232,7 +232,7 @@ function credential(id: string, data: ICredentialDataDecryptedObject) {
 
 interface SubNode {
 	name: string;
-	parameters?: Record<string, unknown>;
+	parameters?: INodeParameters;
 	credentials?: Record<string, { id: string; name: string }>;
 	type?: string;
 }
@@ -259,7 +259,7 @@ function modelWorkflow(use: string, models: SubNode[]): TestWorkflow {
 	return { nodes, connections };
 }
 
-const byokNode = (name: string, credentialId: string, path: string, model = 'fake-small', options: Record<string, unknown> = {}): SubNode => ({
+const byokNode = (name: string, credentialId: string, path: string, model = 'fake-small', options: INodeParameters = {}): SubNode => ({
 	name,
 	parameters: { provider: 'custom', model: { __rl: true, mode: 'id', value: model }, options },
 	credentials: credential(credentialId, { apiKey: KEY, baseUrl: `${fake.url}${path}/v1` }),
