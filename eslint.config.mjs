@@ -6,6 +6,8 @@
 //   become NodeApiError/NodeOperationError at the node boundary (nodes/shared/n8n.ts toNodeError).
 // - BYOK Chat Model is a model for agents and chains, not a tool; the usableAsTool rule knows such
 //   sub-nodes only when they have no inputs, and this one has its Fallback Model input.
+// - A versioned node's versions (nodes/*/V*/) take their icon from the node's base description,
+//   which n8n resolves against the main node file; the icon rule looks for one in each file.
 import { configWithoutCloudSupport } from '@n8n/node-cli/eslint';
 
 export default [
@@ -14,4 +16,5 @@ export default [
 	{ files: ['package.json'], rules: { '@n8n/community-nodes/no-runtime-dependencies': 'off' } },
 	{ files: ['nodes/llm/**/*.ts'], rules: { '@n8n/community-nodes/require-node-api-error': 'off' } },
 	{ files: ['nodes/ByokChatModel/*.ts'], rules: { '@n8n/community-nodes/node-usable-as-tool': 'off' } },
+	{ files: ['nodes/*/V*/*.node.ts'], rules: { '@n8n/community-nodes/icon-validation': 'off' } },
 ];

@@ -10,7 +10,8 @@ import { NodeApiError, type ICredentialDataDecryptedObject, type INodeParameters
 import { connectionFromCredential } from '../nodes/llm/client';
 import { breakers } from '../nodes/llm/breaker';
 import type { Candidate } from '../nodes/llm/dispatch';
-import { byokCandidates, ByokModel, toChatMessages, toToolDefinitions, type ModelSetup } from '../nodes/shared/sdk-model';
+import { chainOf } from '../nodes/shared/chain';
+import { ByokModel, toChatMessages, toToolDefinitions, type ModelSetup } from '../nodes/shared/sdk-model';
 import { toNodeError } from '../nodes/shared/n8n';
 import { modelUses, runWorkflow, nodeOutput, type TestWorkflow } from './helpers/workflow';
 
@@ -42,7 +43,7 @@ function candidate(path: string, model = 'fake-small', providerId = 'custom', ap
 
 function model(candidates: Candidate[], extra: Partial<ModelSetup> = {}): ByokModel {
 	const secrets = candidates.map((c) => c.connection.apiKey);
-	return new ByokModel({ candidates, options: {}, settings: { timeoutMs: 5000 }, toError: (err) => toNodeError(NODE, err, undefined, ...secrets), ...extra });
+	return new ByokModel({ node: 'BYOK Chat Model', candidates, options: {}, settings: { timeoutMs: 5000 }, toError: (err) => toNodeError(NODE, err, undefined, ...secrets), ...extra });
 }
 
 describe('ByokModel: the SDK model over the engine', () => {
@@ -57,7 +58,7 @@ describe('ByokModel: the SDK model over the engine', () => {
 		expect(calls[0].type === 'tool-call' && calls[1].type === 'tool-call' && calls[0].toolCallId !== calls[1].toolCallId).toBe(true);
 		expect(result.finishReason).toBe('tool-calls');
 		expect(result.usage).toEqual({ promptTokens: 10, completionTokens: 5, totalTokens: 15 });
-		expect(result.providerMetadata).toMatchObject({ answeredBy: { provider: 'custom', model: 'fake-small' }, fallbackUsed: false, attempts: [{ outcome: 'ok', status: 200 }] });
+		expect(result.providerMetadata).toMatchObject({ answeredBy: 'cred-/a · fake-small', fallbackUsed: false, attempts: [{ outcome: 'ok', status: 200, note: 'answered' }] });
 		expect(fake.chatRequests[0].body.tools).toEqual([
 			{ type: 'function', function: { name: 'calculator', description: 'Evaluates arithmetic', parameters: { type: 'object', properties: { input: { type: 'string' } } } } },
 		]);
@@ -119,8 +120,8 @@ describe('ByokModel: the SDK model over the engine', () => {
 	test('withTools returns a model with the same candidates and settings; the original offers no tools', async () => {
 		const base = model([candidate('/a'), candidate('/b', 'fake-large')], { options: { temperature: 0.2 } });
 		const withTools = base.withTools([CALCULATOR]);
-		expect(byokCandidates({ chatModel: withTools })).toBe(byokCandidates({ chatModel: base }));
-		expect(byokCandidates({ chatModel: withTools })?.map((c) => c.model)).toEqual(['fake-small', 'fake-large']);
+		expect(chainOf({ chatModel: withTools })?.candidates).toBe(chainOf({ chatModel: base })?.candidates);
+		expect(chainOf({ chatModel: withTools })?.candidates.map((c) => c.model)).toEqual(['fake-small', 'fake-large']);
 		await withTools.generate([user('hi')]);
 		await base.generate([user('hi')]);
 		const [bound, plain] = fake.chatRequests.map((r: { body: Record<string, unknown> }) => r.body);
@@ -134,9 +135,9 @@ describe('ByokModel: the SDK model over the engine', () => {
 		expect(JSON.stringify(m)).not.toContain(KEY);
 		expect(JSON.stringify({ ...m })).not.toContain(KEY);
 		expect(Object.getOwnPropertySymbols(m)).toEqual([]);
-		expect(byokCandidates({ chatModel: m })?.[0].connection.apiKey).toBe(KEY);
-		expect(byokCandidates({ chatModel: { ...m } })).toBeUndefined();
-		expect(byokCandidates({ chatModel: {} })).toBeUndefined();
+		expect(chainOf({ chatModel: m })).toMatchObject({ node: 'BYOK Chat Model', candidates: [{ connection: { apiKey: KEY } }] });
+		expect(chainOf({ chatModel: { ...m } })).toBeUndefined();
+		expect(chainOf({ chatModel: {} })).toBeUndefined();
 	});
 
 	test('primary 503 -> the next candidate answers; who answered and every attempt are reported', async () => {
@@ -144,12 +145,12 @@ describe('ByokModel: the SDK model over the engine', () => {
 		const result = await model([candidate('/down'), candidate('/up', 'fake-large', 'ollama', undefined)], { settings: { timeoutMs: 5000, retries: 1 } }).generate([user('hello')]);
 		expect(result.message.content).toEqual([{ type: 'text', text: 'echo: hello' }]);
 		expect(result.providerMetadata).toMatchObject({
-			answeredBy: { provider: 'ollama', model: 'fake-large' },
+			answeredBy: 'cred-/up · fake-large',
 			fallbackUsed: true,
 			attempts: [
-				{ provider: 'custom', outcome: 'server', status: 503 },
-				{ provider: 'custom', outcome: 'server', status: 503 },
-				{ provider: 'ollama', outcome: 'ok' },
+				{ provider: 'custom', outcome: 'server', status: 503, note: 'server error (HTTP 503), retried after 10 ms' },
+				{ provider: 'custom', outcome: 'server', status: 503, note: 'server error (HTTP 503), no retries left, moved on to the next model' },
+				{ provider: 'ollama', outcome: 'ok', note: 'answered' },
 			],
 		});
 	});
@@ -329,7 +330,7 @@ describe('BYOK Chat Model sub-node in n8n-core, through n8n\'s SDK adapter', () 
 		expect(calls).toHaveLength(3);
 		for (const call of calls) {
 			expect(call.tokenUsage).toEqual({ completionTokens: 5, promptTokens: 10, totalTokens: 15 });
-			expect(call.generation?.generationInfo).toMatchObject({ answeredBy: { provider: 'custom', model: 'fake-small' }, fallbackUsed: false, attempts: [{ outcome: 'ok' }] });
+			expect(call.generation?.generationInfo).toMatchObject({ answeredBy: 'loop · fake-small', fallbackUsed: false, attempts: [{ outcome: 'ok', note: 'answered' }] });
 		}
 		expect(calls[2].generation?.text).toBe('The answer is 43');
 		expect(JSON.stringify(run.data)).not.toContain(KEY);
@@ -345,7 +346,7 @@ describe('BYOK Chat Model sub-node in n8n-core, through n8n\'s SDK adapter', () 
 		const calls = storedCalls(run);
 		expect(calls).toHaveLength(3);
 		for (const call of calls) {
-			expect(call.generation?.generationInfo).toMatchObject({ answeredBy: { provider: 'custom' }, attempts: [{ outcome: 'ok' }] });
+			expect(call.generation?.generationInfo).toMatchObject({ answeredBy: 'streamed · fake-small', attempts: [{ outcome: 'ok' }] });
 			// The provider's own counts (from the stream's usage chunk), not n8n's estimate.
 			expect(call.tokenUsage).toEqual({ promptTokens: 10, completionTokens: 5, totalTokens: 15 });
 		}
@@ -376,9 +377,12 @@ describe('BYOK Chat Model sub-node in n8n-core, through n8n\'s SDK adapter', () 
 			'/second/v1/chat/completions fake-large 0.3',
 		]);
 		expect(storedCalls(run)[0].generation?.generationInfo).toMatchObject({
-			answeredBy: { provider: 'custom', model: 'fake-large' },
+			answeredBy: 'second · fake-large',
 			fallbackUsed: true,
-			attempts: [{ model: 'fake-small', outcome: 'server' }, { model: 'fake-large', outcome: 'ok' }],
+			attempts: [
+				{ model: 'fake-small', outcome: 'server', note: 'server error (HTTP 503), moved on to the next model' },
+				{ model: 'fake-large', outcome: 'ok', note: 'answered' },
+			],
 		});
 	});
 

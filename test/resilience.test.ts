@@ -175,7 +175,9 @@ describe('fault matrix: what each failure does', () => {
 		const { items } = await run({ options: { retries: 0 } });
 		expect(items[0].json).toMatchObject({ errorKind: 'server', status: 503 });
 		expect(outcomes(items[0].json)).toEqual(['custom/main-model:server:503', 'ollama/fb-model:server:503']);
-		expect(items[0].json.description).toMatch(/Attempts: custom\/main-model -> server 503, ollama\/fb-model -> server 503/);
+		expect(items[0].json.description).toContain(
+			'Attempts: custom/main-model: server error (HTTP 503), moved on to the next model; ollama/fb-model: server error (HTTP 503), no model left to try.',
+		);
 		expect(items[0].json.error).toBe('HTTP 503: down (key ***)');
 	});
 

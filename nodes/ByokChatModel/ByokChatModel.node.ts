@@ -8,10 +8,18 @@ import {
 	type SupplyData,
 } from 'n8n-workflow';
 import { callSettings, modelOptionsProperty, samplingOptions } from '../shared/chat';
-import { byokCredentialTest, candidateFor, modelProperty, providerProperty, searchModels, singleProviderCredentials, toNodeError } from '../shared/n8n';
-import { byokCandidates, ByokModel, supplyByokModel } from '../shared/sdk-model';
-
-const NODE_TYPE = 'n8n-nodes-byok.byokChatModel';
+import {
+	byokCredentialTest,
+	modelProperty,
+	ownCandidate,
+	providerModelSubtitle,
+	providerProperty,
+	searchModels,
+	singleProviderCredentials,
+	toNodeError,
+} from '../shared/n8n';
+import { chainOf, modelInput } from '../shared/chain';
+import { ByokModel, supplyByokModel } from '../shared/sdk-model';
 
 /**
  * A chat model for n8n's AI Agent and chains, with BYOK's limits, retries, breaker and fallback.
@@ -25,26 +33,17 @@ export class ByokChatModel implements INodeType {
 		icon: { light: 'file:../ByokChat/byok.svg', dark: 'file:../ByokChat/byok.dark.svg' },
 		group: ['transform'],
 		version: 1,
-		// In expressions a resource locator reads as its plain value.
-		subtitle: '={{$parameter["provider"] + ($parameter["model"] ? ": " + $parameter["model"] : "")}}',
+		subtitle: providerModelSubtitle,
 		description: 'Any LLM provider with your own key for the AI Agent and chains: per-key limits, retries, fallback',
 		defaults: { name: 'BYOK Chat Model' },
-		inputs: [
-			{
-				type: NodeConnectionTypes.AiLanguageModel,
-				displayName: 'Fallback Model',
-				required: false,
-				maxConnections: 1,
-				filter: { nodes: [NODE_TYPE] },
-			},
-		],
+		inputs: [modelInput('Fallback Model')],
 		outputs: [NodeConnectionTypes.AiLanguageModel],
 		outputNames: ['Model'],
 		credentials: singleProviderCredentials,
 		properties: [
 			{
 				displayName:
-					'Connect to an AI Agent or chain. To fall back to another provider or key, connect another BYOK Chat Model to this one\'s Fallback Model input; these options apply to the whole chain.',
+					'Connect to an AI Agent or chain, or to a BYOK node\'s model input (BYOK Chat\'s Fallback Model, an Auto-Router category). To fall back to another provider or key, connect another BYOK Chat Model to this one\'s Fallback Model input. One set of Options applies to the whole chain: those of the BYOK Chat Model at its head under an agent or chain, else those of the BYOK node it is connected to.',
 				name: 'notice',
 				type: 'notice',
 				default: '',
@@ -62,11 +61,11 @@ export class ByokChatModel implements INodeType {
 
 	async supplyData(this: ISupplyDataFunctions, itemIndex: number): Promise<SupplyData> {
 		const node = this.getNode();
-		const model = String(this.getNodeParameter('model', itemIndex, '', { extractValue: true }) ?? '').trim();
-		if (!model) throw new NodeOperationError(node, 'No model is selected. Pick one from the list or enter its ID.', { itemIndex });
-		const own = await candidateFor(this, this.getNodeParameter('provider', itemIndex) as string, model, itemIndex);
+		const own = await ownCandidate(this, itemIndex).catch((err: unknown) => {
+			throw toNodeError(node, err, itemIndex);
+		});
 		const fallback = await this.getInputConnectionData(NodeConnectionTypes.AiLanguageModel, itemIndex);
-		const fallbacks = fallback === undefined ? [] : byokCandidates(fallback);
+		const fallbacks = fallback === undefined ? [] : chainOf(fallback)?.candidates;
 		if (!fallbacks) {
 			throw new NodeOperationError(node, 'The model connected to "Fallback Model" is not a BYOK Chat Model.', {
 				itemIndex,
@@ -79,6 +78,7 @@ export class ByokChatModel implements INodeType {
 		return supplyByokModel(
 			this,
 			new ByokModel({
+				node: node.name,
 				candidates,
 				options: samplingOptions(options),
 				settings: callSettings(options, this.getExecutionCancelSignal?.()),

@@ -204,7 +204,8 @@ export const PROVIDERS: readonly ProviderInfo[] = [
 		apiKeyRequired: false,
 		defaultModel: '',
 		modelPrefixes: [],
-		docsUrl: 'https://platform.openai.com/docs/api-reference/chat',
+		// This package's README (package.json "homepage"): any OpenAI-compatible server, set up there.
+		docsUrl: 'https://github.com/n8n-nodes-byok/n8n-nodes-byok#readme',
 		routerModels: { fast: '', balanced: '', reasoning: '', long_context: '', vision: '', code: '' },
 	},
 ];

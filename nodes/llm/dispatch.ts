@@ -9,7 +9,8 @@
  * Retry = same candidate after backoff or Retry-After. Fallback = next candidate.
  * Cooldown = the candidate's breaker is open. The three stay apart. A candidate is a credential
  * plus a model: every decision (skips, breakers) is about candidates, never about model names.
- * Every call and every skip is recorded in `attempts`. Once a provider has answered (HTTP 200),
+ * Every call and every skip is recorded in `attempts`, each with a note in plain words that says
+ * what happened and what came next. Once a provider has answered (HTTP 200),
  * nothing about that answer sends the same request again, except the one JSON repair round;
  * once a streamed token has been passed on, no other candidate may answer.
  */
@@ -17,7 +18,7 @@ import type OpenAI from 'openai';
 import { addUsage, answerOf, StreamedAnswer, type Answer, type StreamDelta, type ToolCall, type Usage } from './answer';
 import { breakers, type BreakerSettings } from './breaker';
 import { clientFor, type Connection } from './client';
-import { classify, InputError, LlmError, redact, type Attempt } from './errors';
+import { classify, InputError, LlmError, outcomeWords, redact, type Attempt } from './errors';
 import { limiters } from './limiter';
 import { sleep } from './sleep';
 import { toRequestBody, type ChatMessage, type ChatRequest } from './request';
@@ -67,6 +68,8 @@ export interface ChatResult {
 	model: string;
 	/** Which candidate answered: 0 = the first, more = a fallback. */
 	candidateIndex: number;
+	/** That candidate in words: its credential's name and the model, "Groq (team key) · llama-3.3-70b". Never a key. */
+	answeredBy: string;
 	usage: Usage;
 	latencyMs: number;
 	attempts: Attempt[];
@@ -157,7 +160,7 @@ function cutOff(request: ChatRequest): LlmError {
 	);
 }
 
-type Record_ = (outcome: Attempt['outcome'], status?: number) => void;
+type Record_ = (outcome: Attempt['outcome'], status?: number) => Attempt;
 
 /** Calls one candidate once, plus one repair call when structured output does not parse or match. */
 async function callCandidate(candidate: Candidate, request: ChatRequest, settings: CallSettings, newAttempt: (timing: Timing) => Record_) {
@@ -189,9 +192,10 @@ async function callCandidate(candidate: Candidate, request: ChatRequest, setting
 				record('cut_off', 200);
 				throw cutOff(request);
 			}
-			record('invalid_output', 200);
+			const attempt = record('invalid_output', 200);
 			// A streamed answer has already been passed on: it cannot be taken back and repaired.
 			if (round === 0 && !settings.onDelta) {
+				attempt.note += ', asked the model to fix it';
 				messages = repairMessages(request, reply.answer.text, checked.problem);
 				continue;
 			}
@@ -201,6 +205,8 @@ async function callCandidate(candidate: Candidate, request: ChatRequest, setting
 		return { ...reply, json: checked.value, usage };
 	}
 }
+
+const seconds = (ms: number) => (ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`);
 
 /** One candidate: one key and one model. Breakers and skips are per candidate. */
 function candidateKey(candidate: Candidate): string {
@@ -228,7 +234,16 @@ export async function complete(request: ChatRequest, candidates: Candidate[], se
 	let skipError: LlmError | InputError | undefined;
 
 	const skip = (candidate: Candidate, outcome: Attempt['outcome'], reason: string) =>
-		attempts.push({ provider: candidate.connection.provider.id, model: candidate.model, outcome, skipped: true, reason, waitedMs: 0, durationMs: 0 });
+		attempts.push({
+			provider: candidate.connection.provider.id,
+			model: candidate.model,
+			outcome,
+			skipped: true,
+			reason,
+			waitedMs: 0,
+			durationMs: 0,
+			note: `skipped: ${outcomeWords(outcome)}`,
+		});
 
 	candidates: for (const [index, candidate] of candidates.entries()) {
 		const { provider } = candidate.connection;
@@ -255,14 +270,17 @@ export async function complete(request: ChatRequest, candidates: Candidate[], se
 			waitedMs = 0;
 			return (outcome, status) => {
 				const sentAt = timing.sentAt ?? performance.now();
-				attempts.push({
+				const attempt: Attempt = {
 					provider: provider.id,
 					model: candidate.model,
 					outcome,
 					status,
 					waitedMs: Math.round(waited + sentAt - begun),
 					durationMs: Math.round(performance.now() - sentAt),
-				});
+					note: outcomeWords(outcome, status),
+				};
+				attempts.push(attempt);
+				return attempt;
 			};
 		};
 		for (let retry = 0; ; retry++) {
@@ -278,6 +296,7 @@ export async function complete(request: ChatRequest, candidates: Candidate[], se
 					provider: provider.id,
 					model: reply.answer.model || candidate.model,
 					candidateIndex: index,
+					answeredBy: `${candidate.connection.label} · ${candidate.model}`,
 					usage: reply.usage,
 					latencyMs: Math.round(performance.now() - started),
 					attempts,
@@ -286,13 +305,37 @@ export async function complete(request: ChatRequest, candidates: Candidate[], se
 			} catch (err) {
 				const error = classify(err);
 				callError = error;
+				// The attempt this failure recorded: its note goes on to say what happens next.
+				const failed = attempts[attempts.length - 1];
+				const then = (what: string) => {
+					if (failed) failed.note += `, ${what}`;
+				};
+				const next = isLast ? 'no model left to try' : 'moved on to the next model';
 				if (error.kind === 'context_length') tooSmall.add(key);
 				await breakers.failed(key, error.kind, breakerSettings);
-				if (error.action === 'fail') break candidates;
+				if (error.action === 'fail') {
+					if (error.kind !== 'cancelled') then(error.kind === 'stream_interrupted' ? 'not retried: part of the answer had been passed on' : 'not retried: the same request would fail again');
+					break candidates;
+				}
 				const allowed = isLast || !QUICK_TO_FALL_BACK.has(error.kind) ? retries : retriesBeforeFallback;
-				if (error.action !== 'retry' || retry >= allowed || (await breakers.isOpen(key))) continue candidates;
+				if (error.action !== 'retry') {
+					then(next);
+					continue candidates;
+				}
+				if (retry >= allowed) {
+					then(allowed > 0 ? `no retries left, ${next}` : next);
+					continue candidates;
+				}
+				if (await breakers.isOpen(key)) {
+					then(`its circuit breaker opened, ${next}`);
+					continue candidates;
+				}
 				const wait = error.retryAfterMs ?? backoffDelay(retry);
-				if (wait > maxWaitMs) continue candidates;
+				if (wait > maxWaitMs) {
+					then(`asked to wait ${seconds(wait)} (over Max Wait), ${next}`);
+					continue candidates;
+				}
+				then(`retried after ${seconds(wait)}`);
 				await sleep(wait, settings.signal).catch(() => {
 					throw cancelled();
 				});

@@ -17,6 +17,8 @@ export interface Attempt {
 	/** Time spent waiting before this attempt (backoff, Retry-After, rate-limit slot). */
 	waitedMs: number;
 	durationMs: number;
+	/** What happened and what came next, in plain words: "server error (HTTP 503), retried after 1.0 s". */
+	note: string;
 }
 
 export type ErrorKind =
@@ -66,6 +68,36 @@ export const ERROR_ACTIONS: Record<ErrorKind, ErrorAction> = {
 	stream_interrupted: 'fail',
 	cancelled: 'fail',
 };
+
+/** Each class in plain words, for an attempt's note. */
+const OUTCOME_WORDS: Record<ErrorKind, string> = {
+	rate_limited: 'rate limited',
+	quota_exhausted: 'out of quota or credit',
+	auth: 'API key rejected',
+	model_not_found: 'model not found',
+	endpoint_not_found: 'no such endpoint (check the Base URL)',
+	context_length: 'input too long for this model',
+	content_policy: 'refused under the content policy',
+	bad_request: 'request rejected',
+	server: 'server error',
+	timeout: 'no answer in time',
+	connection: 'could not connect',
+	invalid_response: 'not a chat completion',
+	invalid_output: 'answer was not the JSON asked for',
+	cut_off: 'answer cut off at Max Tokens',
+	stream_interrupted: 'stream broke off',
+	invalid_credential: 'credential cannot be used',
+	daily_limit: "key used up its Requests per Day",
+	breaker_open: 'paused by its circuit breaker',
+	limits_unavailable: 'limits store (Redis) did not answer',
+	cancelled: 'cancelled',
+};
+
+/** An outcome in plain words: "answered", "server error (HTTP 503)". */
+export function outcomeWords(outcome: Attempt['outcome'], status?: number): string {
+	if (outcome === 'ok') return 'answered';
+	return `${OUTCOME_WORDS[outcome]}${status ? ` (HTTP ${status})` : ''}`;
+}
 
 /** One line per class, shown to the user after the provider's own message. */
 const HINTS: Record<ErrorKind, string> = {

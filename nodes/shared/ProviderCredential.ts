@@ -32,6 +32,7 @@ export abstract class ProviderCredential implements ICredentialType {
 			type: 'number',
 			typeOptions: { minValue: 0 },
 			default: 0,
+			hint: '0 = no limit',
 			description: `${description} Shared by every workflow and node that uses this credential. 0 or empty = no limit.`,
 		});
 		this.properties = [

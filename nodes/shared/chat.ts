@@ -451,6 +451,7 @@ export function resultJson(result: ChatResult): IDataObject {
 	json.finishReason = result.finishReason;
 	json.provider = result.provider;
 	json.model = result.model;
+	json.answeredBy = result.answeredBy;
 	json.fallbackUsed = result.candidateIndex > 0;
 	json.usage = result.usage as IDataObject;
 	json.latencyMs = result.latencyMs;

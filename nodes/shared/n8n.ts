@@ -20,7 +20,7 @@ import {
 	type JsonObject,
 	type NodeParameterValue,
 } from 'n8n-workflow';
-import { getProvider, PROVIDERS, type ProviderInfo } from '../llm/catalog';
+import { getProvider, PROVIDERS, type Category, type ProviderInfo } from '../llm/catalog';
 import { connectionFromCredential, listModels, type Connection } from '../llm/client';
 import type { Candidate } from '../llm/dispatch';
 import { InputError, LlmError, redact } from '../llm/errors';
@@ -28,9 +28,10 @@ import { InputError, LlmError, redact } from '../llm/errors';
 const providerOptions = PROVIDERS.map((p) => ({ name: p.name, value: p.id, description: p.defaultBaseUrl || 'Any OpenAI-compatible URL' }));
 
 /**
- * One multi-select for every provider the node may call, because n8n shows a credential only
- * when a single parameter's value matches it: the first provider answers, the others serve
- * the fallbacks, and each selected provider's credential appears below.
+ * BYOK Chat version 1 and Auto-Router version 1: one multi-select for every provider the node may
+ * call, because n8n shows a credential only when a single parameter's value matches it: the first
+ * provider answers, the others serve the fallbacks. (Version 2 of both nodes picks one credential
+ * and takes every other candidate from connected BYOK Chat Models.)
  */
 export const providersProperty: INodeProperties = {
 	displayName: 'Providers',
@@ -44,8 +45,8 @@ export const providersProperty: INodeProperties = {
 };
 
 /**
- * One provider, for a node that is one candidate (BYOK Chat Model: fallbacks are further
- * sub-nodes). The editor shows it through the credential picker (see singleProviderCredentials).
+ * One provider, for a node with one credential of its own (every other candidate is a connected
+ * BYOK Chat Model). The editor shows it through the credential picker (see singleProviderCredentials).
  */
 export const providerProperty: INodeProperties = {
 	displayName: 'Provider',
@@ -101,7 +102,16 @@ export const providerCredentials: INodeCredentialDescription[] = PROVIDERS.map((
  * BYOK credential with its provider beside its name, picking one sets Provider, and "Create new
  * credential" opens the dialog with a provider selector. The credential is the provider.
  */
-export const singleProviderCredentials: INodeCredentialDescription[] = PROVIDERS.map((p) => credentialOf(p.id, { show: { provider: [p.id] } }));
+export function singleProviderCredentialsWhen(show: Record<string, NodeParameterValue[]>): INodeCredentialDescription[] {
+	return PROVIDERS.map((p) => credentialOf(p.id, { show: { provider: [p.id], ...show } }));
+}
+export const singleProviderCredentials = singleProviderCredentialsWhen({});
+
+/**
+ * Subtitle of a node with one Provider: "groq: llama-3.3-70b", just the provider while no model is
+ * set. In expressions a resource locator reads as its plain value.
+ */
+export const providerModelSubtitle = '={{$parameter["provider"] + ($parameter["model"] ? ": " + $parameter["model"] : "")}}';
 
 /** The selected providers, first = primary. */
 export function selectedProviders(ctx: IExecuteFunctions | ILoadOptionsFunctions, itemIndex?: number): string[] {
@@ -215,7 +225,27 @@ export async function candidateFor(ctx: IExecuteFunctions | ISupplyDataFunctions
 	return { connection: { provider, baseUrl: '', headers: {}, secrets: [], credentialId: id, label, limits: {} }, model, unusable: connection };
 }
 
-/** BYOK Chat's candidates for one item: the first provider with the chosen model, then the fallbacks. */
+/** The node's own candidate: the picked credential's provider (Provider) with the chosen Model. */
+export async function ownCandidate(ctx: IExecuteFunctions | ISupplyDataFunctions, itemIndex: number): Promise<Candidate> {
+	const model = String(ctx.getNodeParameter('model', itemIndex, '', { extractValue: true }) ?? '').trim();
+	if (!model) throw new InputError('model', 'No model is selected. Pick one from the list or enter its ID.');
+	return await candidateFor(ctx, ctx.getNodeParameter('provider', itemIndex) as string, model, itemIndex);
+}
+
+/**
+ * An Auto-Router category's own candidate: the picked credential's provider with the category's
+ * model (`parameter`), or the provider's default for the category when it is empty.
+ */
+export async function ownCategoryCandidate(ctx: IExecuteFunctions, itemIndex: number, category: Category, parameter: string, label: string): Promise<Candidate> {
+	const provider = getProvider(ctx.getNodeParameter('provider', itemIndex) as string);
+	const model = String(ctx.getNodeParameter(parameter, itemIndex, '', { extractValue: true }) ?? '').trim() || provider.routerModels[category];
+	if (!model) {
+		throw new InputError(parameter, `No ${label} model is set, and ${provider.name} has no default for it. Pick one under ${label} Model, or connect a BYOK Chat Model to the ${label} input.`);
+	}
+	return await candidateFor(ctx, provider.id, model, itemIndex);
+}
+
+/** BYOK Chat version 1's candidates for one item: the first provider with the chosen model, then the fallbacks. */
 export async function candidatesFor(ctx: IExecuteFunctions, itemIndex: number, primaryModel: string): Promise<Candidate[]> {
 	if (!primaryModel) throw new InputError('model', 'No model is selected. Pick one from the list or enter its ID.');
 	const [primary] = selectedProviders(ctx, itemIndex);
@@ -228,16 +258,35 @@ export async function candidatesFor(ctx: IExecuteFunctions, itemIndex: number, p
 
 /** The model list for the node's provider, filtered by what the user typed. No name filtering otherwise. */
 export async function searchModels(this: ILoadOptionsFunctions, filter?: string): Promise<INodeListSearchResult> {
-	const providerId = listedProvider(this);
+	return { results: (await listedModels(this, filter)).map((id) => ({ name: id, value: id })) };
+}
+
+/**
+ * The model list for one Auto-Router category: as searchModels, with the provider's default for
+ * the category first and marked, since an empty category uses it.
+ */
+export function searchCategoryModels(category: Category) {
+	return async function (this: ILoadOptionsFunctions, filter?: string): Promise<INodeListSearchResult> {
+		const ids = await listedModels(this, filter);
+		const fallback = getProvider(listedProvider(this)).routerModels[category];
+		const needle = (filter ?? '').trim().toLowerCase();
+		const results = ids.filter((id) => id !== fallback).map((id) => ({ name: id, value: id }));
+		if (fallback && fallback.toLowerCase().includes(needle)) {
+			results.unshift({ name: `${fallback} (default${ids.includes(fallback) ? '' : "; not in this server's list"})`, value: fallback });
+		}
+		return { results };
+	};
+}
+
+async function listedModels(ctx: ILoadOptionsFunctions, filter?: string): Promise<string[]> {
 	let connection: Connection | undefined;
 	try {
-		connection = await connectionFor(this, providerId);
+		connection = await connectionFor(ctx, listedProvider(ctx));
 		const ids = await listModels(connection);
 		const needle = (filter ?? '').trim().toLowerCase();
-		const results = ids.filter((id) => !needle || id.toLowerCase().includes(needle)).map((id) => ({ name: id, value: id }));
-		return { results };
+		return ids.filter((id) => !needle || id.toLowerCase().includes(needle));
 	} catch (err) {
-		throw toNodeError(this.getNode(), err, undefined, ...(connection?.secrets ?? []));
+		throw toNodeError(ctx.getNode(), err, undefined, ...(connection?.secrets ?? []));
 	}
 }
 
@@ -267,7 +316,7 @@ export function describeError(err: unknown): string {
 
 function attemptsSummary(err: LlmError): string {
 	if (err.attempts.length <= 1) return '';
-	return ` Attempts: ${err.attempts.map((a) => `${a.provider}/${a.model} -> ${a.outcome}${a.status ? ` ${a.status}` : ''}`).join(', ')}.`;
+	return ` Attempts: ${err.attempts.map((a) => `${a.provider}/${a.model}: ${a.note}`).join('; ')}.`;
 }
 
 /** The one place engine errors become n8n errors. Messages are redacted of every secret. */

@@ -28,15 +28,12 @@ import type { ISupplyDataFunctions, SupplyData } from 'n8n-workflow';
 import { complete, type CallSettings, type Candidate, type ChatResult, type StreamDelta, type ToolCall } from '../llm/dispatch';
 import { InputError, type Attempt } from '../llm/errors';
 import type { ChatMessage, ChatOptions, ToolDefinition, UserPart } from '../llm/request';
-
-/**
- * Marks a BYOK model and hands its candidates to the BYOK model it is the fallback of. A symbol
- * on the prototype: never enumerable, never copied or serialized (candidates hold keys).
- */
-const CANDIDATES = Symbol.for('n8n-nodes-byok.candidates');
+import { CHAIN, type Chain } from './chain';
 
 /** What a sub-node's parameters decided: the chain's candidates and its head's options. */
 export interface ModelSetup {
+	/** The sub-node's name: a node using the chain finds it by this. */
+	node: string;
 	candidates: Candidate[];
 	/** Sampling options (temperature, max tokens, stop ...): the chain head's apply to every candidate. */
 	options: ChatOptions;
@@ -48,7 +45,8 @@ export interface ModelSetup {
 
 /** Who answered, shown in the sub-node's output data and in the answer's response_metadata. */
 export interface AnswerInfo {
-	answeredBy: { provider: string; model: string };
+	/** The credential's name and the model, as in BYOK Chat's output: "Groq (team key) · llama-3.3-70b". */
+	answeredBy: string;
 	fallbackUsed: boolean;
 	attempts: Attempt[];
 	latencyMs: number;
@@ -69,8 +67,9 @@ export class ByokModel extends BaseChatModel {
 		this.#setup = setup;
 	}
 
-	get [CANDIDATES](): Candidate[] {
-		return this.#setup.candidates;
+	/** Hands the chain to a node it is connected to (see chain.ts). */
+	get [CHAIN](): Chain {
+		return { node: this.#setup.node, candidates: this.#setup.candidates };
 	}
 
 	/** The SDK's copy-by-assign would drop the private setup; a new model keeps it. */
@@ -146,16 +145,10 @@ export class ByokModel extends BaseChatModel {
 		} catch (err) {
 			throw toError(err);
 		}
-		const info = answerInfo(result, candidates);
+		const info = answerInfo(result);
 		if (config && typeof config === 'object') answers.set(config, info);
 		return { result, info };
 	}
-}
-
-/** The candidates of a BYOK model behind n8n's adapter (which keeps ours as `chatModel`), else undefined. */
-export function byokCandidates(supplied: unknown): Candidate[] | undefined {
-	const model = (supplied as { chatModel?: unknown } | undefined)?.chatModel as { [CANDIDATES]?: Candidate[] } | undefined;
-	return model?.[CANDIDATES];
 }
 
 /** supplyModel(), with n8n's adapter fitted to show who answered and streamed token usage (see fitAdapter). */
@@ -256,11 +249,9 @@ function usageOf(result: ChatResult): TokenUsage | undefined {
 	};
 }
 
-function answerInfo(result: ChatResult, candidates: Candidate[]): AnswerInfo {
-	// The candidate's model, not `result.model`: a provider may report another name for it.
-	const answered = candidates[result.candidateIndex];
+function answerInfo(result: ChatResult): AnswerInfo {
 	return {
-		answeredBy: { provider: answered.connection.provider.id, model: answered.model },
+		answeredBy: result.answeredBy,
 		fallbackUsed: result.candidateIndex > 0,
 		attempts: result.attempts,
 		latencyMs: result.latencyMs,
