@@ -220,12 +220,28 @@ export interface ChatWorkflowOptions {
 	nodeName?: string;
 	/** Defaults to BYOK Chat. */
 	nodeType?: string;
+	/** Defaults to 1. */
+	typeVersion?: number;
+	/** Chains of model sub-nodes on the node's model inputs, by input index; each chain head first. */
+	models?: Array<ModelNode[] | undefined>;
 }
 
-/** A two-node workflow: Items -> BYOK Chat. */
+/** A model sub-node (BYOK Chat Model unless `type` says otherwise) on one credential. */
+export interface ModelNode {
+	name: string;
+	model?: string;
+	provider?: string;
+	credentialId?: string;
+	credentialType?: string;
+	options?: Record<string, unknown>;
+	type?: string;
+	disabled?: boolean;
+}
+
+/** A two-node workflow: Items -> BYOK Chat, plus any model sub-nodes on its model inputs. */
 export function chatWorkflow(options: ChatWorkflowOptions): TestWorkflow {
 	const credentialType = options.credentialType ?? 'byokCustomApi';
-	return {
+	const workflow: TestWorkflow = {
 		nodes: [
 			{
 				id: 'items',
@@ -239,7 +255,7 @@ export function chatWorkflow(options: ChatWorkflowOptions): TestWorkflow {
 				id: 'chat',
 				name: options.nodeName ?? 'BYOK Chat',
 				type: options.nodeType ?? 'n8n-nodes-byok.byokChat',
-				typeVersion: 1,
+				typeVersion: options.typeVersion ?? 1,
 				position: [200, 0],
 				parameters: options.parameters,
 				credentials: Object.fromEntries(
@@ -250,6 +266,23 @@ export function chatWorkflow(options: ChatWorkflowOptions): TestWorkflow {
 		],
 		connections: { Items: { main: [[{ node: options.nodeName ?? 'BYOK Chat', type: NodeConnectionTypes.Main, index: 0 }]] } },
 	};
+	(options.models ?? []).forEach((chain, input) =>
+		chain?.forEach((m, n) => {
+			workflow.nodes.push({
+				id: `model-${m.name}`,
+				name: m.name,
+				type: m.type ?? 'n8n-nodes-byok.byokChatModel',
+				typeVersion: 1,
+				position: [200 + 200 * n, 200 + 100 * input],
+				parameters: { provider: m.provider ?? 'custom', model: { __rl: true, mode: 'id', value: m.model ?? '' }, options: m.options ?? {} },
+				credentials: { [m.credentialType ?? 'byokCustomApi']: { id: m.credentialId ?? m.name, name: m.credentialId ?? m.name } },
+				...(m.disabled ? { disabled: true } : {}),
+			});
+			const target = n === 0 ? { node: options.nodeName ?? 'BYOK Chat', index: input } : { node: chain[n - 1].name, index: 0 };
+			workflow.connections[m.name] = { ai_languageModel: [[{ ...target, type: NodeConnectionTypes.AiLanguageModel }]] };
+		}),
+	);
+	return workflow;
 }
 
 /** Every main output of a node (one array per output). */
