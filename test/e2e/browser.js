@@ -5,10 +5,14 @@
  *   npm run test:e2e            (run.js calls browserPhase() after its own checks)
  *   node test/e2e/browser.js    (alone: builds nothing, packs dist/ as it is)
  *
- * Log in; node creator, search "BYOK", add BYOK Chat and the Auto-Router; in BYOK Chat create a
- * Custom credential (key + the fake provider's URL), see its Test succeed, then a wrong key and
- * the provider's own error; pick a model from the live list; execute the workflow and read the
- * output panel. The browser may only reach 127.0.0.1; nothing is downloaded (no `playwright
+ * Log in; node creator, search "BYOK", add BYOK Chat and the Auto-Router (version 2, the default);
+ * in BYOK Chat's one credential picker create a Custom credential (provider chosen in the dialog,
+ * key + the fake provider's URL), see its Test succeed, then a wrong key and the provider's own
+ * error; pick a model from the live list; execute the workflow and read the output panel. Then a
+ * BYOK Chat Model on BYOK Chat's Fallback Model input answers when the primary is down, and the
+ * output says so; the Auto-Router's Mode goes back and forth without touching its six branch
+ * connections (and asks for a credential only in Route and Complete); last, BYOK Chat Model under
+ * an AI Agent. The browser may only reach 127.0.0.1; nothing is downloaded (no `playwright
  * install`: the browser is /usr/bin/chromium, installed with apt-get when missing and root).
  *
  * Screenshots of every step go to BYOK_E2E_SCREENSHOTS (default: <tmp>/byok-e2e-screenshots).
@@ -33,12 +37,18 @@ const DOCS = {
 	output: 'output.png',
 	'chat-model-credential-list': 'chat-model-credential.png',
 	'chat-model-chain': 'chat-model-chain.png',
+	'chat-fallback-canvas': 'chat-fallback.png',
+	'chat-fallback-output': 'chat-fallback-output.png',
+	'router-route': 'router-route.png',
 };
 const OWNER = { email: 'owner@byok-browser.test', firstName: 'Browser', lastName: 'Owner', password: 'ByokBrowser-Passw0rd' };
 const GOOD_KEY = 'sk-browser-good-7d1e4a';
 const BAD_KEY = 'sk-browser-bad-93b6c2';
 const PROVIDER_ERROR = 'Incorrect API key provided';
 const PROMPT = 'hello from the browser';
+/** A second credential, of another provider, made through n8n's REST API (as the editor does). */
+const GROQ = { name: 'Groq (team key)', type: 'byokGroqApi' };
+const CATEGORIES = ['Fast', 'Balanced', 'Reasoning', 'Long Context', 'Vision', 'Code'];
 const STEP_TIMEOUT_MS = 20_000;
 
 /** Debian's chromium; installed here only when root with apt-get (apt-get update only if the install fails without it). */
@@ -122,6 +132,27 @@ async function editorSteps(page, { url, fake, t, shot }) {
 		await page.waitForSelector('[data-test-id=canvas-add-button]');
 	});
 
+	/** n8n's REST API from the page (its session cookie and browser id). */
+	async function rest(method, route, body) {
+		return await page.evaluate(
+			async ({ method, route, body }) => {
+				const res = await fetch(`/rest${route}`, {
+					method,
+					headers: { 'content-type': 'application/json', 'browser-id': localStorage.getItem('n8n-browserId') ?? '' },
+					body: body === undefined ? undefined : JSON.stringify(body),
+				});
+				return { status: res.status, data: (await res.json().catch(() => ({}))).data };
+			},
+			{ method, route, body },
+		);
+	}
+	/** A BYOK credential of the node open in the NDV: the picker lists every BYOK credential, its provider beside its name. */
+	const credentialItems = () => page.locator('[data-test-id^=node-credentials-select-item-]:not([data-test-id$=-new])');
+	async function pickOption(parameter, name) {
+		await ndv.locator(`[data-test-id=parameter-input-${parameter}]`).click();
+		await page.getByRole('option', { name }).click();
+	}
+
 	step('search', 'node creator: "BYOK" finds BYOK Chat and BYOK Auto-Router', async () => {
 		await page.click('[data-test-id=canvas-add-button]');
 		await page.fill('input[data-test-id=node-creator-search-bar]', 'BYOK');
@@ -150,25 +181,20 @@ async function editorSteps(page, { url, fake, t, shot }) {
 		await page.click('[data-test-id=zoom-to-fit]');
 	});
 
-	step('credential-test', 'Providers: Custom; new Custom credential (key + base URL): Test succeeds against the provider', async () => {
+	step('credential-test', 'BYOK Chat: one credential picker, no Provider field; new credential, Custom chosen in the dialog (key + base URL): Test succeeds', async () => {
 		await canvasNode('BYOK Chat').dblclick();
 		await ndv.waitFor();
-		// Providers is a multi-select defaulting to OpenAI: swap OpenAI for Custom; its credential slot appears.
-		await ndv.locator('[data-test-id=parameter-input-providers]').click();
-		await page.getByRole('option', { name: /^OpenAI/ }).click();
-		await page.getByRole('option', { name: /^Custom/ }).click();
-		await page.keyboard.press('Escape');
-		// With no credential yet n8n offers "Connect to <provider>"; with some, a select ending in "Create new".
-		const setup = ndv.locator('[data-test-id=node-credentials-empty-state] button');
-		const select = ndv.locator('[data-test-id=node-credentials-select]');
-		await setup.or(select).first().waitFor();
-		if (await setup.isVisible()) await setup.click();
-		else {
-			await select.click();
-			await page.click('[data-test-id=node-credentials-select-item-new]');
+		for (const field of ['provider', 'providers', 'fallbacks']) {
+			if (await ndv.locator(`[data-test-id=parameter-input-${field}]`).count()) throw new Error(`BYOK Chat shows a "${field}" field`);
 		}
+		// With no credential yet n8n offers "Connect to <first provider>"; the dialog then has a provider selector.
+		await ndv.locator('[data-test-id=node-credentials-empty-state] button').click();
 		await modal.waitFor();
+		await modal.locator('[data-test-id=credential-mode-dropdown-trigger]').click();
+		await page.getByRole('menuitem', { name: 'Custom (OpenAI-compatible)' }).click();
 		await modal.getByText('BYOK Custom (OpenAI-compatible) API').first().waitFor();
+		// "0 = no limit" under each limit field.
+		if ((await modal.getByText('0 = no limit').count()) !== 3) throw new Error('the limit fields do not say "0 = no limit"');
 		await modal.locator('[data-test-id=parameter-input-baseUrl] input').fill(fake.baseUrl);
 		await modal.locator('[data-test-id=parameter-input-apiKey] input').fill(GOOD_KEY);
 		const verdict = await saveCredential();
@@ -224,11 +250,37 @@ async function editorSteps(page, { url, fake, t, shot }) {
 		await output.getByText(`echo: ${PROMPT}`).waitFor();
 		await output.locator('[data-test-id=radio-button-json]').click();
 		await output.getByText(`"echo: ${PROMPT}"`).waitFor();
+		await output.getByText('"BYOK Custom (OpenAI-compatible) account · fake-small"').waitFor();
 		const chats = fake.chatRequests;
 		if (chats.length !== 1 || chats[0].body?.model !== 'fake-small') throw new Error(`chat requests: ${JSON.stringify(chats.map((r) => r.body))}`);
+		await closeNdv();
 	});
 
-	// BYOK Chat Model under an AI Agent, with a fallback, the way a user sets it up.
+	// The Auto-Router's branch workflow (made through REST), its six connections, its saved state.
+	let routerWorkflow;
+	async function branchesConnected(when) {
+		const missing = [];
+		for (const name of CATEGORIES) {
+			if ((await page.locator(`[data-test-id=edge][data-source-node-name="Auto-Router"][data-target-node-name="${name}"]`).count()) !== 1) missing.push(name);
+		}
+		if (missing.length) throw new Error(`${when}: the Auto-Router's connections to ${missing.join(', ')} are gone`);
+	}
+	async function noCredentialAsked(when) {
+		for (const id of ['node-credentials-select', 'node-credentials-empty-state']) await ndv.locator(`[data-test-id=${id}]`).waitFor({ state: 'detached' });
+		if (await ndv.getByText('Credential', { exact: true }).count()) throw new Error(`${when}: the form asks for a credential`);
+	}
+	/** Waits for n8n's autosave to store `mode`; the saved connections must still reach all six branches. */
+	async function savedWith(mode) {
+		let saved;
+		await waitUntil(async () => {
+			saved = (await rest('GET', `/workflows/${routerWorkflow}`)).data;
+			return (saved.nodes.find((n) => n.name === 'Auto-Router').parameters.mode ?? 'route') === mode;
+		}, `the workflow was not saved with Mode ${mode}`);
+		const targets = (saved.connections['Auto-Router']?.main ?? []).map((output) => output?.map((c) => c.node).join('+'));
+		if (targets.join() !== CATEGORIES.join()) throw new Error(`saved with Mode ${mode}, the outputs lead to ${JSON.stringify(targets)}`);
+	}
+
+	// Fallbacks the new way: a BYOK Chat Model on BYOK Chat's Fallback Model input.
 	const inputPlus = (nodeName) => page.locator(`[data-test-id=canvas-node-input-handle][data-connection-type=ai_languageModel][data-node-name="${nodeName}"] [data-test-id=canvas-handle-plus]`);
 	/** From the node creator (open, searched "BYOK"): the community node's panel, then its NDV. */
 	async function pickChatModel() {
@@ -245,13 +297,83 @@ async function editorSteps(page, { url, fake, t, shot }) {
 		await closeNdv();
 	}
 
-	step('chat-model-credential', 'AI Agent + BYOK Chat Model: one credential picker lists every BYOK credential with its provider; picking one sets it', async () => {
-		// A second credential, of another provider (made through n8n's REST API, as the editor does).
-		const status = await page.evaluate(async (body) => {
-			const res = await fetch('/rest/credentials', { method: 'POST', headers: { 'content-type': 'application/json', 'browser-id': localStorage.getItem('n8n-browserId') ?? '' }, body: JSON.stringify(body) });
-			return res.status;
-		}, { name: 'Groq (team key)', type: 'byokGroqApi', data: { apiKey: GOOD_KEY, baseUrl: `${fake.url}/groq/v1` } });
+	step('chat-fallback', 'BYOK Chat + a BYOK Chat Model on its Fallback Model input (the newest credential, Groq, picked; model from its list)', async () => {
+		const { status } = await rest('POST', '/credentials', { ...GROQ, data: { apiKey: GOOD_KEY, baseUrl: `${fake.url}/groq/v1` } });
 		if (status !== 200) throw new Error(`creating a Groq credential: HTTP ${status}`);
+		// The Auto-Router has been seen on the canvas; it has its own workflow below.
+		await canvasNode('Auto-Router').click();
+		await page.keyboard.press('Delete');
+		await canvasNode('Auto-Router').waitFor({ state: 'detached' });
+		await inputPlus('BYOK Chat').click();
+		await creatorItems.first().waitFor();
+		const names = await creatorItems.locator('[data-test-id=node-creator-item-name]').allInnerTexts();
+		if (names.join() !== 'BYOK Chat Model') throw new Error(`the Fallback Model input offers ${JSON.stringify(names)}`);
+		await pickChatModel();
+		await ndv.locator('[data-test-id=node-credentials-select]').click();
+		await credentialItems().filter({ hasText: 'BYOK Groq API' }).filter({ hasText: GROQ.name }).waitFor();
+		await credentialItems().filter({ hasText: 'BYOK Custom (OpenAI-compatible) API' }).waitFor();
+		await credentialItems().filter({ hasText: GROQ.name }).click();
+		await pickModel('fake-large');
+		await page.click('[data-test-id=zoom-to-fit]');
+		const edge = page.locator('[data-test-id=edge][data-source-node-name="BYOK Chat Model"][data-target-node-name="BYOK Chat"]');
+		if ((await edge.count()) !== 1) throw new Error('no connection from BYOK Chat Model to BYOK Chat');
+	});
+
+	step('chat-fallback-output', 'primary down (503): the fallback answers; the output says "answeredBy": "Groq (team key) · fake-large", fallbackUsed', async () => {
+		fake.reset();
+		fake.setHandler((record) => acceptOnlyGoodKey(record) ?? (record.path.startsWith('/groq/') ? undefined : { status: 503, body: { error: { message: 'overloaded' } } }));
+		await page.click('[data-test-id=execute-workflow-button]');
+		await canvasNode('BYOK Chat').locator('[data-test-id=canvas-node-status-success]').waitFor();
+		await shot('chat-fallback-canvas');
+		await canvasNode('BYOK Chat').dblclick();
+		const output = page.locator('[data-test-id=output-panel]');
+		await output.locator('[data-test-id=radio-button-json]').click();
+		await output.getByText(`"${GROQ.name} · fake-large"`).waitFor();
+		await output.getByText('"fallbackUsed": true').waitFor();
+		await output.getByText('"server error (HTTP 503), no retries left, moved on to the next model"').waitFor();
+		const paths = fake.chatRequests.map((r) => `${r.path} ${r.body?.model}`);
+		fake.setHandler(acceptOnlyGoodKey);
+		if (paths.join() !== '/v1/chat/completions fake-small,/v1/chat/completions fake-small,/groq/v1/chat/completions fake-large') throw new Error(`chat requests: ${paths}`);
+	});
+
+	step('router-route', 'Auto-Router (six branches connected): Mode to Route and Complete asks for a credential; category defaults shown; the six connections stay', async () => {
+		await closeNdv();
+		const cases = CATEGORIES.map((name, k) => ({ id: `b0000000-0000-4000-8000-00000000001${k}`, name, type: 'n8n-nodes-base.noOp', typeVersion: 1, position: [700, k * 140], parameters: {} }));
+		const router = { id: 'b0000000-0000-4000-8000-000000000002', name: 'Auto-Router', type: 'n8n-nodes-byok.byokAutoRouter', typeVersion: 2, position: [300, 350], parameters: { mode: 'classify', outputs: 'perCategory', prompt: '={{ $json.text }}' } };
+		const start = { id: 'b0000000-0000-4000-8000-000000000001', name: 'Start', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 350], parameters: {} };
+		const connections = { Start: { main: [[{ node: 'Auto-Router', type: 'main', index: 0 }]] }, 'Auto-Router': { main: CATEGORIES.map((name) => [{ node: name, type: 'main', index: 0 }]) } };
+		const created = await rest('POST', '/workflows', { name: 'Router branches', nodes: [start, router, ...cases], connections, settings: { executionOrder: 'v1' }, active: false });
+		if (created.status !== 200) throw new Error(`creating the workflow: HTTP ${created.status}`);
+		routerWorkflow = created.data.id;
+		await page.goto(`${url}/workflow/${routerWorkflow}`);
+		await canvasNode('Auto-Router').waitFor();
+		await branchesConnected('opened');
+		if ((await page.locator('[data-test-id=canvas-node-input-handle][data-connection-type=ai_languageModel][data-node-name="Auto-Router"]').count()) !== 6) throw new Error('the Auto-Router has no six category inputs');
+		await canvasNode('Auto-Router').dblclick();
+		await ndv.waitFor();
+		await noCredentialAsked('Classify Only with the rules');
+		await pickOption('mode', /^Route and Complete/);
+		// n8n picks the newest BYOK credential (Groq); the form then lists Groq's defaults for empty categories.
+		await ndv.locator('[data-test-id=node-credentials-select]').waitFor();
+		await ndv.getByText("Categories left empty use Groq's defaults: Fast llama-3.1-8b-instant").waitFor();
+		// An empty category's list starts with its default (the fake's Groq does not list it).
+		await ndv.locator('[data-test-id=resource-locator-fastModel] [data-test-id=rlc-input]').click();
+		await page.locator('[data-test-id=rlc-item]').first().getByText("llama-3.1-8b-instant (default; not in this server's list)").waitFor();
+		await savedWith('route');
+		await branchesConnected('in Route and Complete');
+	});
+
+	step('router-classify', 'Mode back to Classify Only: no credential asked, the six branch connections are all still there (also as saved)', async () => {
+		await page.keyboard.press('Escape');
+		await pickOption('mode', /^Classify Only/);
+		await noCredentialAsked('Classify Only with the rules, after Route and Complete');
+		await savedWith('classify');
+		await closeNdv();
+		await branchesConnected('back in Classify Only');
+	});
+
+	// BYOK Chat Model under an AI Agent, with a fallback, the way a user sets it up.
+	step('chat-model-credential', 'AI Agent + BYOK Chat Model: one credential picker lists every BYOK credential with its provider; picking one sets it', async () => {
 		await page.goto(`${url}/workflow/new`);
 		await page.click('[data-test-id=canvas-add-button]');
 		await page.fill('input[data-test-id=node-creator-search-bar]', 'AI Agent');
@@ -263,7 +385,7 @@ async function editorSteps(page, { url, fake, t, shot }) {
 		await pickChatModel();
 		// The list names each credential's provider; the newest (Groq) is picked; picking Custom switches the provider.
 		await ndv.locator('[data-test-id=node-credentials-select]').click();
-		const items = page.locator('[data-test-id^=node-credentials-select-item-]:not([data-test-id$=-new])');
+		const items = credentialItems();
 		await items.filter({ hasText: 'BYOK Groq API' }).waitFor();
 		await items.filter({ hasText: 'BYOK Custom (OpenAI-compatible) API' }).waitFor();
 		if (await ndv.locator('[data-test-id=parameter-input-provider]').isVisible()) throw new Error('Provider is shown as a field besides the credential picker');
@@ -315,11 +437,12 @@ async function editorSteps(page, { url, fake, t, shot }) {
 	return true;
 }
 
+/** Polls `predicate` (sync or async) until it holds. */
 async function waitUntil(predicate, message, timeoutMs = STEP_TIMEOUT_MS) {
 	const deadline = Date.now() + timeoutMs;
-	while (!predicate()) {
+	while (!(await predicate())) {
 		if (Date.now() > deadline) throw new Error(message);
-		await new Promise((resolve) => setTimeout(resolve, 50));
+		await new Promise((resolve) => setTimeout(resolve, 100));
 	}
 }
 
