@@ -7,7 +7,8 @@
  * Pinned n8n 2.41.1 on Node 24 (scripts/n8n-env.sh, cached outside git), the freshly packed package
  * installed into $N8N_USER_FOLDER/.n8n/nodes as n8n installs community packages, SQLite, no calls
  * to n8n's servers. The user folder persists between starts (your workflows and credentials stay);
- * the example workflows are imported once each, with empty placeholder credentials to fill in.
+ * the example workflows are imported once each, without credentials: you create your own (with
+ * your key) in the editor, and nothing is picked for you that cannot work.
  * Ctrl-C stops n8n. Settings: BYOK_START_HOME (user folder), N8N_PORT (default 5678).
  */
 const fs = require('node:fs');
@@ -41,24 +42,15 @@ async function portIsFree(port) {
 	});
 }
 
-/** Imports the examples not yet in this user folder, each with placeholder credentials for the ids it names. */
+/** Imports the examples not yet in this user folder. */
 async function importExamples(n8n) {
 	const done = fs.existsSync(IMPORTED) ? JSON.parse(fs.readFileSync(IMPORTED, 'utf8')) : [];
 	const dir = path.join(ROOT, 'examples');
 	const fresh = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).map((f) => JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'))).filter((wf) => !done.includes(wf.id));
 	if (fresh.length === 0) return 0;
-	const credentials = new Map();
-	for (const node of fresh.flatMap((wf) => wf.nodes)) {
-		for (const [type, { id, name }] of Object.entries(node.credentials ?? {})) credentials.set(id, { id, name, type, data: { apiKey: '' } });
-	}
 	const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'byok-start-'));
 	const logFile = path.join(HOME, 'n8n-import.log');
 	try {
-		if (credentials.size) {
-			const credentialFile = path.join(tmp, 'credentials.json');
-			fs.writeFileSync(credentialFile, JSON.stringify([...credentials.values()]));
-			await runN8nCli(n8n, HOME, ['import:credentials', `--input=${credentialFile}`], { logFile });
-		}
 		const workflowFile = path.join(tmp, 'workflows.json');
 		fs.writeFileSync(workflowFile, JSON.stringify(fresh));
 		await runN8nCli(n8n, HOME, ['import:workflow', `--input=${workflowFile}`], { logFile });
@@ -124,7 +116,8 @@ Editor ready in ${seconds(Date.now() - t0)} (since npm start, build included)
   Email     ${OWNER.email}
   Password  ${OWNER.password}${created ? '' : '   (account created by an earlier npm start)'}
 
-  Examples  ${imported ? `${imported} imported` : 'already imported'}: open a workflow, then its credential, and enter your key
+  Examples  ${imported ? `${imported} imported` : 'already imported'}, without credentials. Open one, open a BYOK node and, under
+            Credential, pick yours or create one (choose the provider at the dialog's top right, enter your key).
   n8n log   ${logFile}
 
 Ctrl-C stops n8n.`);

@@ -311,7 +311,7 @@ async function agentPhase(context) {
 	const calls = modelCalls(tool.runData);
 	t.check(
 		'agent: the sub-node\'s stored data shows token usage and who answered, per call',
-		calls.length === 3 && calls.every((c) => c.tokenUsage?.totalTokens === 15 && c.info?.answeredBy?.provider === 'custom' && c.info?.fallbackUsed === false && outcomes(c.info?.attempts) === 'custom/fake-small:ok:200'),
+		calls.length === 3 && calls.every((c) => c.tokenUsage?.totalTokens === 15 && c.info?.answeredBy === 'byokAgentCustom · fake-small' && c.info?.fallbackUsed === false && outcomes(c.info?.attempts) === 'custom/fake-small:ok:200'),
 		JSON.stringify(calls),
 	);
 
@@ -325,7 +325,7 @@ async function agentPhase(context) {
 	t.check(
 		'agent: each call shows fallbackUsed and the attempts; the head\'s breaker opens across the agent\'s turns',
 		fbCalls.map((c) => outcomes(c.info?.attempts)).join('\n') === [twice, twice, 'custom/fake-small:server:503 ollama/fake-large:ok:200'].join('\n') &&
-			fbCalls.every((c) => c.info.fallbackUsed === true && c.info.answeredBy.provider === 'ollama' && c.info.answeredBy.model === 'fake-large'),
+			fbCalls.every((c) => c.info.fallbackUsed === true && c.info.answeredBy === 'byokAgentOllama · fake-large'),
 		JSON.stringify(fbCalls),
 	);
 	t.check(

@@ -1,8 +1,9 @@
 'use strict';
 /**
- * e2e phase: every workflow in examples/ imported and run headlessly in real n8n (`n8n execute`),
- * with the example credentials pointing at the fake provider (one path per provider). The OpenAI
- * path answers 503, so the fallback example shows Groq taking over.
+ * e2e phase: every workflow in examples/ imported and run headlessly in real n8n (`n8n execute`).
+ * Examples carry no credentials (users pick or create their own in the editor); here each BYOK
+ * node that calls a provider gets a test credential of its Provider, pointing at the fake provider
+ * (one path per provider). The OpenAI path answers 503, so the fallback examples show Groq taking over.
  */
 const fs = require('node:fs');
 const path = require('node:path');
@@ -11,17 +12,31 @@ const { calculatorScript } = require('../fake-provider.js');
 
 const KEY = 'sk-e2e-examples-7c1d2e3f4a5b';
 const CREDENTIALS = [
-	['byokExampleOpenAi', 'BYOK OpenAI (example)', 'byokOpenAiApi', 'openai'],
-	['byokExampleGroq', 'BYOK Groq (example)', 'byokGroqApi', 'groq'],
-	['byokExampleOllama', 'BYOK Ollama (example)', 'byokOllamaApi', 'ollama'],
-	['byokExampleOpenRouter', 'BYOK OpenRouter (example)', 'byokOpenRouterApi', 'openrouter'],
+	['byokExampleOpenAi', 'OpenAI (e2e)', 'byokOpenAiApi', 'openai'],
+	['byokExampleGroq', 'Groq (e2e)', 'byokGroqApi', 'groq'],
+	['byokExampleOllama', 'Ollama (e2e)', 'byokOllamaApi', 'ollama'],
+	['byokExampleOpenRouter', 'OpenRouter (e2e)', 'byokOpenRouterApi', 'openrouter'],
 ];
+
+/** The example with each provider-calling BYOK node given the test credential of its Provider. */
+function withCredentials(workflow) {
+	for (const node of workflow.nodes) {
+		const provider = node.parameters?.provider;
+		if (!node.type.startsWith('n8n-nodes-byok.') || !provider || node.parameters.mode === 'classify') continue;
+		const [id, name, type] = CREDENTIALS.find((c) => c[3] === provider);
+		node.credentials = { [type]: { id, name } };
+	}
+	return workflow;
+}
 
 /** What each example must produce: [node name, check of its main outputs]. */
 const EXPECT = {
 	byokExBasic: ['BYOK Chat', ([items]) => items.length === 2 && items[0].json.text === 'echo: What is the capital of Norway?'],
 	byokExStructured: ['Extract Contact', ([items]) => items.length === 2 && items.every((i) => ['buy', 'support', 'other'].includes(i.json.json?.intent))],
-	byokExFallback: ['BYOK Chat', ([items]) => items.length === 1 && items[0].json.provider === 'groq' && items[0].json.attempts.at(-1).outcome === 'ok'],
+	byokExFallback: [
+		'BYOK Chat',
+		([items]) => items.length === 1 && items[0].json.answeredBy === 'Groq (e2e) · llama-3.3-70b-versatile' && items[0].json.fallbackUsed === true && items[0].json.attempts.at(-1).note === 'answered',
+	],
 	// Each request leaves on its category's output (Fast, Balanced, Reasoning, Long Context, Vision, Code); none has an image.
 	byokExRouterBranch: [
 		'Auto-Router',
@@ -29,7 +44,13 @@ const EXPECT = {
 			outputs.length === 6 &&
 			outputs.flatMap((o, k) => (o ?? []).map((i) => `${k}:${i.json.routing?.category}`)).join() === '0:fast,1:balanced,2:reasoning,3:long_context,5:code',
 	],
-	byokExRouterRoute: ['Auto-Router', ([items]) => items.length === 4 && items.every((i) => i.json.provider === 'openrouter' && i.json.routing?.category)],
+	// The categories' own models on OpenRouter; Code from the BYOK Chat Model on the Code input (Groq).
+	byokExRouterRoute: [
+		'Auto-Router',
+		([items]) =>
+			items.map((i) => `${i.json.routing?.category}=${i.json.answeredBy}`).join() ===
+			'fast=OpenRouter (e2e) · openai/gpt-oss-20b,balanced=OpenRouter (e2e) · qwen/qwen3-30b-a3b-instruct,reasoning=OpenRouter (e2e) · deepseek/deepseek-r1-distill-llama-70b,code=Groq (e2e) · qwen/qwen3-32b',
+	],
 	// OpenAI is down: Groq (the sub-node on the fallback input) answers, using the calculator twice.
 	byokExAgent: ['AI Agent', ([items]) => items.length === 1 && items[0].json.output === 'The answer is 43'],
 };
@@ -62,7 +83,9 @@ async function examplesPhase({ n8n, scratch, fake, t }) {
 		const workflow = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8'));
 		const expectation = EXPECT[workflow.id];
 		if (!t.check(`examples: ${file} has a check`, !!expectation, workflow.id)) continue;
-		const imported = await runN8nCli(n8n, scratch.userFolder, ['import:workflow', `--input=${path.join(dir, file)}`], { logFile, allowFailure: true });
+		const workflowFile = path.join(scratch.dir, `example-${file}`);
+		fs.writeFileSync(workflowFile, JSON.stringify(withCredentials(workflow)));
+		const imported = await runN8nCli(n8n, scratch.userFolder, ['import:workflow', `--input=${workflowFile}`], { logFile, allowFailure: true });
 		if (!t.check(`examples: ${file} imports`, imported.code === 0, tail(imported.stdout + imported.stderr))) continue;
 		fake.reset();
 		fake.setHandler(handler(workflow.id));
@@ -74,7 +97,7 @@ async function examplesPhase({ n8n, scratch, fake, t }) {
 		} catch (err) {
 			t.check(`examples: ${file} output parses`, false, `${err.message}\n${tail(output)}`);
 		}
-		t.check(`examples: ${file} runs headlessly (${seconds(run.ms)})`, run.code === 0 && expectation[1](outputs), `${JSON.stringify(outputs.map((o) => (o ?? []).map((i) => i.json.routing ?? i.json.text ?? i.json.error))).slice(0, 1500)}\n${tail(output)}`);
+		t.check(`examples: ${file} runs headlessly (${seconds(run.ms)})`, run.code === 0 && expectation[1](outputs), `${JSON.stringify(outputs.map((o) => (o ?? []).map((i) => i.json.answeredBy ?? i.json.routing ?? i.json.text ?? i.json.error))).slice(0, 1500)}\n${tail(output)}`);
 		t.check(`examples: ${file}: the key appears nowhere in the output`, !output.includes(KEY));
 	}
 }
