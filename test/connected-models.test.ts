@@ -13,7 +13,7 @@ import { backoff, complete, type Candidate } from '../nodes/llm/dispatch';
 import { simpleMessages } from '../nodes/llm/request';
 import { searchCategoryModels } from '../nodes/shared/n8n';
 import { completion, startFakeProvider } from './fake-provider';
-import { chatWorkflow, loadOptionsContext, nodeOutput, nodeOutputs, runWorkflow, type ChatWorkflowOptions, type ModelNode } from './helpers/workflow';
+import { chatWorkflow, loadOptionsContext, nodeOutput, nodeOutputs, runWorkflow, type ChatWorkflowOptions, type ModelNode, type StreamedChunk } from './helpers/workflow';
 
 type Fake = Awaited<ReturnType<typeof startFakeProvider>>;
 let fake: Fake;
@@ -38,8 +38,8 @@ function credentials() {
 	return { primary: { apiKey: KEY, baseUrl: fake.baseUrl }, ...Object.fromEntries([onPath('Groq (team key)', FB_KEY), onPath('Ollama (local)', ''), onPath('coder', FB_KEY), onPath('fast', FB_KEY)]) };
 }
 
-async function run(options: ChatWorkflowOptions) {
-	const result = await runWorkflow(chatWorkflow({ credentialId: 'primary', continueOnFail: true, ...options }), credentials() as never);
+async function run(options: ChatWorkflowOptions, onChunk?: (chunk: StreamedChunk) => void) {
+	const result = await runWorkflow(chatWorkflow({ credentialId: 'primary', continueOnFail: true, ...options }), credentials() as never, { onChunk });
 	const text = JSON.stringify(result);
 	expect(text).not.toContain(KEY);
 	expect(text).not.toContain(FB_KEY);
@@ -50,8 +50,8 @@ const groq: ModelNode = { name: 'Groq Fallback', credentialId: 'Groq (team key)'
 const ollama: ModelNode = { name: 'Ollama Fallback', credentialId: 'Ollama (local)', credentialType: 'byokOllamaApi', provider: 'ollama', model: 'llama3.2' };
 
 describe('BYOK Chat version 2', () => {
-	const chat = (parameters: Record<string, unknown>, models?: ModelNode[], extra: Partial<ChatWorkflowOptions> = {}) =>
-		run({ typeVersion: 2, parameters: { provider: 'custom', model: byId('main-model'), prompt: 'hello', options: {}, ...parameters }, models: [models], ...extra });
+	const chat = (parameters: Record<string, unknown>, models?: ModelNode[], extra: Partial<ChatWorkflowOptions> = {}, onChunk?: (chunk: StreamedChunk) => void) =>
+		run({ typeVersion: 2, parameters: { provider: 'custom', model: byId('main-model'), prompt: 'hello', options: {}, ...parameters }, models: [models], ...extra }, onChunk);
 
 	test('the picked credential and model answer; the output says who, in words', async () => {
 		const { items } = nodeOutput(await chat({}));
@@ -107,6 +107,16 @@ describe('BYOK Chat version 2', () => {
 		expect(sub.error).toBe('Error in sub-node Groq Fallback');
 		expect(sub.description).toBe('No model is selected. Pick one from the list or enter its ID.');
 		expect(fake.chatRequests).toHaveLength(0);
+	});
+
+	test('a streaming response streams the fallback\'s answer when the primary fails before its first token', async () => {
+		fake.setHandler((r: { path: string }) => (path(r) === '' ? { status: 503, body: { error: { message: 'overloaded' } } } : undefined));
+		const chunks: StreamedChunk[] = [];
+		const result = await chat({ prompt: 'stream this', options: { retries: 0 } }, [groq], {}, (chunk) => chunks.push(chunk));
+		expect(nodeOutput(result).items[0].json).toMatchObject({ text: 'echo: stream this', answeredBy: 'Groq (team key) · llama-3.3-70b-versatile' });
+		expect(chunks.map((c) => c.type)).toEqual(['begin', ...chunks.slice(1, -1).map(() => 'item'), 'end']);
+		expect(chunks.filter((c) => c.type === 'item').map((c) => c.content).join('')).toBe('echo: stream this');
+		expect(fake.chatRequests.every((r: { body: { stream?: boolean } }) => r.body.stream === true)).toBe(true);
 	});
 
 	test('items run concurrently, in order, with pairedItem', async () => {
