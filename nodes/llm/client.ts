@@ -24,6 +24,8 @@ export interface KeyLimits {
 	requestsPerMinute?: number;
 	requestsPerDay?: number;
 	maxConcurrent?: number;
+	/** How starts under Requests per Minute are spread (limiter.ts); undefined = burst. */
+	pacing?: 'burst' | 'smoothed';
 }
 
 function positive(value: unknown): number | undefined {
@@ -73,6 +75,7 @@ export function connectionFromCredential(
 			requestsPerMinute: positive(data.requestsPerMinute),
 			requestsPerDay: positive(data.requestsPerDay),
 			maxConcurrent: positive(data.maxConcurrent),
+			pacing: data.pacing === 'smoothed' ? 'smoothed' : undefined,
 		},
 	};
 }

@@ -246,20 +246,27 @@ export async function complete(request: ChatRequest, candidates: Candidate[], se
 	const failedModels = new Set<string>();
 	let lastError: LlmError | undefined;
 
+	// A probe holds its breaker's claim as long as it may run: its tries (a JSON repair makes two) up to the timeout each.
+	const probeHoldMs = 2 * settings.timeoutMs + 1000;
+	const skipOpen = (candidate: Candidate) => {
+		attempts.push({ provider: candidate.connection.provider.id, model: candidate.model, outcome: 'breaker_open', waitedMs: 0, durationMs: 0 });
+		lastError = new LlmError('breaker_open', `${candidate.connection.provider.name} ${candidate.model} failed repeatedly and is paused for a cooldown.`);
+	};
+
 	candidates: for (const candidate of candidates) {
 		// After "context too long", only a different model can help.
 		if (lastError?.action === 'next_other_model' && failedModels.has(candidate.model)) continue;
 		const key = breakerKey(candidate);
-		if (!(await breakers.allow(key))) {
-			attempts.push({ provider: candidate.connection.provider.id, model: candidate.model, outcome: 'breaker_open', waitedMs: 0, durationMs: 0 });
-			lastError = new LlmError('breaker_open', `${candidate.connection.provider.name} ${candidate.model} failed repeatedly and is paused for a cooldown.`);
+		let pass = await breakers.allow(key, probeHoldMs);
+		if (!pass) {
+			skipOpen(candidate);
 			continue;
 		}
 		let waitedMs = 0;
 		for (let retry = 0; ; retry++) {
 			try {
 				const answer = await completeWith(candidate, request, settings, attempts, waitedMs);
-				await breakers.succeeded(key);
+				await breakers.succeeded(key, pass);
 				return {
 					text: answer.text,
 					json: answer.json,
@@ -277,7 +284,7 @@ export async function complete(request: ChatRequest, candidates: Candidate[], se
 				const error = classify(err);
 				lastError = error;
 				failedModels.add(candidate.model);
-				await breakers.failed(key, error.kind, breakerSettings);
+				await breakers.failed(key, pass, error.kind, breakerSettings);
 				if (error.action === 'fail') break candidates;
 				if (error.action !== 'retry' || retry >= retries || (await breakers.isOpen(key))) continue candidates;
 				const wait = error.retryAfterMs ?? backoffDelay(retry);
@@ -286,6 +293,12 @@ export async function complete(request: ChatRequest, candidates: Candidate[], se
 					throw new LlmError('cancelled', 'The execution was cancelled.');
 				});
 				waitedMs = wait;
+				// The breaker may have opened while this request waited.
+				pass = await breakers.allow(key, probeHoldMs);
+				if (!pass) {
+					skipOpen(candidate);
+					continue candidates;
+				}
 			}
 		}
 	}

@@ -167,7 +167,7 @@ async function packPackage(destDir) {
 
 /**
  * Installs the tarball the way n8n installs community packages: into <user folder>/.n8n/nodes.
- * The n8n-workflow peer is left out (n8n provides it); openai, zod and bottleneck come from the
+ * The n8n-workflow peer is left out (n8n provides it); openai, zod and ioredis come from the
  * npm cache or registry. Scripts are skipped; the package has none that matter at runtime.
  */
 async function installPackage(userFolder, tarball) {
