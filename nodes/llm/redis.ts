@@ -108,18 +108,16 @@ return {1, used + 1, resetAt}
  * n, n x (member, ageMs), m, m x member, seen (-1: no day), resetAt, unsynced.
  */
 const SEED = `${NOW}
-local window, lease = tonumber(ARGV[1]), tonumber(ARGV[2])
+local window, lease, starts = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local i = 4
-for _ = 1, tonumber(ARGV[3]) do
+for _ = 1, starts do
   redis.call('ZADD', KEYS[1], 'NX', now - tonumber(ARGV[i + 1]), ARGV[i])
-  redis.call('PEXPIRE', KEYS[1], window + 1000)
   i = i + 2
 end
+if starts > 0 then redis.call('PEXPIRE', KEYS[1], window + 1000) end
 local leases = tonumber(ARGV[i])
-for j = 1, leases do
-  redis.call('ZADD', KEYS[2], 'NX', now + lease, ARGV[i + j])
-  redis.call('PEXPIRE', KEYS[2], lease * 2)
-end
+for j = 1, leases do redis.call('ZADD', KEYS[2], 'NX', now + lease, ARGV[i + j]) end
+if leases > 0 then redis.call('PEXPIRE', KEYS[2], lease * 2) end
 i = i + leases + 1
 local seen, seenReset, unsynced = tonumber(ARGV[i]), tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
 if seen < 0 then return {} end
