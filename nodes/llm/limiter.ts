@@ -153,6 +153,14 @@ interface Start {
 	member: string;
 }
 
+/** An admitted request. */
+interface Admission {
+	/** Records that the request has really left: its start counts from now (never earlier than it was). */
+	departed(): void;
+	/** Gives back its concurrency slot. */
+	release(): void;
+}
+
 class KeyLimiter {
 	private readonly day = new DayCount();
 	/** This process's request starts in the current window, oldest first. */
@@ -234,10 +242,15 @@ class KeyLimiter {
 	/**
 	 * Waits until the key's limits admit one more start: this process's own log always (so a
 	 * fallback keeps the window and the spacing from what it really sent), and cluster-wide when
-	 * Redis answers. Then takes the request from today's allowance. Returns the request's lease.
+	 * Redis answers. Then takes the request from today's allowance.
 	 */
-	private admit(signal?: AbortSignal): Promise<Lease | undefined> {
-		const take = async (): Promise<Lease | undefined> => {
+	private admit(signal?: AbortSignal): Promise<Admission> {
+		const take = async (): Promise<Admission> => {
+			// A burst of admissions is one chain of microtasks that would starve I/O: every start
+			// would be recorded before the first request left, and the next window would open
+			// early by as long as the burst takes to send (about 1 s for 400). Letting the event
+			// loop run first keeps each recorded start at its request's real departure.
+			if (this.admitting > 1) await sleep(0);
 			for (;;) {
 				if (signal?.aborted) throw signal.reason;
 				this.checkDay();
@@ -260,14 +273,17 @@ class KeyLimiter {
 					if (wait === 0) redis?.unadmit(this.credentialId, member);
 					throw err;
 				}
-				// A burst of admissions is one chain of microtasks that would starve I/O: every start
-				// would be recorded before the first request left, and the next window would open
-				// early by as long as the burst takes to send (about 1 s for 400). Letting the event
-				// loop run first keeps each recorded start at its request's real departure.
-				if (this.admitting > 1) await sleep(0);
-				if (this.limits.requestsPerMinute) this.starts.push({ at: monotonic(), member });
+				const start = { at: monotonic(), member };
+				if (this.limits.requestsPerMinute) this.starts.push(start);
 				// Also when admitted without Redis: renewing puts the lease in Redis once it is back.
-				return redis && this.limits.maxConcurrent ? new Lease(redis, this.credentialId, member, this.leases) : undefined;
+				const lease = redis && this.limits.maxConcurrent ? new Lease(redis, this.credentialId, member, this.leases) : undefined;
+				return {
+					departed: () => {
+						start.at = Math.max(start.at, monotonic());
+						if (wait === 0 && this.limits.requestsPerMinute) redis?.departed(this.credentialId, member);
+					},
+					release: () => lease?.release(),
+				};
 			}
 		};
 		this.admitting++;
@@ -275,8 +291,8 @@ class KeyLimiter {
 		this.admitQueue = turn.catch(() => undefined);
 		// A caller that stopped waiting sends nothing: give its slot back.
 		turn.then(
-			(lease) => {
-				if (signal?.aborted) lease?.release();
+			(admission) => {
+				if (signal?.aborted) admission.release();
 			},
 			() => undefined,
 		);
@@ -321,11 +337,16 @@ class KeyLimiter {
 		await this.acquireSlot(signal);
 		try {
 			const { requestsPerMinute, requestsPerDay, maxConcurrent } = this.limits;
-			const lease = requestsPerMinute || requestsPerDay || maxConcurrent ? await this.admit(signal) : undefined;
+			const admission = requestsPerMinute || requestsPerDay || maxConcurrent ? await this.admit(signal) : undefined;
 			try {
-				return await task();
+				const sending = task();
+				// The request leaves when the event loop gets to it: later than it was let go when
+				// the process is busy (many requests starting at once, other workflows). Its start
+				// counts from then, so that delay cannot squeeze more into a window at the provider.
+				if (admission) void sleep(0).then(() => admission.departed());
+				return await sending;
 			} finally {
-				lease?.release();
+				admission?.release();
 			}
 		} finally {
 			this.inFlight--;

@@ -74,6 +74,13 @@ end
 return 0
 `;
 
+/** Moves a start to now, once its request has really left (never earlier). KEYS: window. ARGV: member. */
+const DEPARTED = `${NOW}
+local at = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if at and now > tonumber(at) then redis.call('ZADD', KEYS[1], 'XX', now, ARGV[1]) end
+return 0
+`;
+
 /** Extends a running request's lease. KEYS: leases. ARGV: member, leaseMs. */
 const RENEW = `${NOW}
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
@@ -195,6 +202,7 @@ return 0
 
 const SCRIPTS = {
 	byokAdmit: { numberOfKeys: 2, lua: ADMIT },
+	byokDeparted: { numberOfKeys: 1, lua: DEPARTED },
 	byokRenew: { numberOfKeys: 1, lua: RENEW },
 	byokDay: { numberOfKeys: 1, lua: DAY },
 	byokSeed: { numberOfKeys: 3, lua: SEED },
@@ -392,6 +400,11 @@ export class RedisStore {
 	admit(credentialId: string, member: string, r: AdmitRequest): Promise<Maybe<number>> {
 		const pollMs = 10 + Math.round(Math.random() * 20);
 		return this.script<number>('byokAdmit', [this.key(credentialId, 'window'), this.key(credentialId, 'leases')], [member, r.limit, r.windowMs, r.spacingMs, r.maxConcurrent, LEASE_MS, pollMs]);
+	}
+
+	/** Its request has really left: its start counts from now (not waited for). */
+	departed(credentialId: string, member: string): void {
+		void this.script('byokDeparted', [this.key(credentialId, 'window')], [member]);
 	}
 
 	/** Keeps a running request's concurrency slot; call every LEASE_MS / 3. */
