@@ -3,9 +3,10 @@
  * by credential id): inside the n8n process, and in queue mode across every process through
  * Redis (./redis.ts). When a credential's limits change, its limiter stays and what it used
  * stays used; the new limits apply from the next request.
- * - Per minute: a log of request start times admits a request only while fewer than the limit
- *   started in the last window, so the limit holds over every sliding window (a reservoir refresh
- *   would let 2x through across a boundary). Pacing `burst` (the default) starts a request as
+ * - Per minute: a log of request start times (when each request really left the process)
+ *   admits a request only while fewer than the limit started in the last window, so the limit
+ *   holds over every sliding window (a reservoir refresh would let 2x through across a boundary),
+ *   within the window's slack for network jitter. Pacing `burst` (the default) starts a request as
  *   soon as the window has room: up to the limit at once, and 2 x limit within one window.
  *   `smoothed` also keeps starts a window / limit apart, for providers that enforce a per-minute
  *   limit over shorter slices.
@@ -246,10 +247,10 @@ class KeyLimiter {
 	 */
 	private admit(signal?: AbortSignal): Promise<Admission> {
 		const take = async (): Promise<Admission> => {
-			// A burst of admissions is one chain of microtasks that would starve I/O: every start
-			// would be recorded before the first request left, and the next window would open
-			// early by as long as the burst takes to send (about 1 s for 400). Letting the event
-			// loop run first keeps each recorded start at its request's real departure.
+			// A burst of admissions is one chain of microtasks that starves I/O: the whole burst
+			// would be let go before its first request left, and then leave all at once, up to
+			// about a second later for 400. Letting the event loop run between admissions keeps
+			// sending in step with admitting (and `departed` below with the real departures).
 			if (this.admitting > 1) await sleep(0);
 			for (;;) {
 				if (signal?.aborted) throw signal.reason;
