@@ -94,9 +94,11 @@ describe('fault matrix: what each failure does', () => {
 	test.each(retried)('%s: retried on the same candidate, then the fallback answers', async (_name, step, outcome) => {
 		primaryFails(step);
 		const { items } = await run();
-		expect(items[0].json).toMatchObject({ text: 'echo: hello', provider: 'ollama', model: 'fb-model' });
-		expect(outcomes(items[0].json)).toEqual([`custom/main-model:${outcome}`, `custom/main-model:${outcome}`, `custom/main-model:${outcome}`, 'ollama/fb-model:ok:200']);
-		expect(primary()).toHaveLength(3);
+		expect(items[0].json).toMatchObject({ text: 'echo: hello', provider: 'ollama', model: 'fb-model', fallbackUsed: true });
+		// With a fallback waiting, an outage costs one retry (Retries Before Fallback); a rate limit keeps Retries per Candidate (2 here).
+		const tries = outcome.startsWith('rate_limited') ? 3 : 2;
+		expect(outcomes(items[0].json)).toEqual([...Array(tries).fill(`custom/main-model:${outcome}`), 'ollama/fb-model:ok:200']);
+		expect(primary()).toHaveLength(tries);
 		expect(fallback()).toHaveLength(1);
 	});
 
@@ -104,7 +106,13 @@ describe('fault matrix: what each failure does', () => {
 		primaryFails({ resetMidBody: true, body: (b: { model: string }) => completion(b, 'x'.repeat(5000)) });
 		const { items } = await run();
 		expect(items[0].json.provider).toBe('ollama');
-		expect(primary()).toHaveLength(3);
+		expect(primary()).toHaveLength(2);
+	});
+
+	test('Retries Before Fallback is configurable; the last candidate keeps Retries per Candidate', async () => {
+		fake.setHandler(() => ({ status: 503, body: { error: { message: 'overloaded' } } }));
+		const { items } = await run({ options: { retries: 3, retriesBeforeFallback: 0 } });
+		expect(outcomes(items[0].json)).toEqual(['custom/main-model:server:503', ...Array(4).fill('ollama/fb-model:server:503')]);
 	});
 
 	test('a hanging server: timeout, retried, then the fallback answers', async () => {
@@ -134,16 +142,24 @@ describe('fault matrix: what each failure does', () => {
 		expect(primary()).toHaveLength(1);
 	});
 
-	test('400 context length: only to a candidate with another model', async () => {
+	test('400 context length: the next candidate answers, even with the same model name on another server', async () => {
+		fake.setHandler((r) => (r.path.startsWith('/v1/') ? { status: 400, body: { error: { message: "This model's maximum context length is 8192 tokens", code: 'context_length_exceeded' } } } : undefined));
+		const { items } = await run({ fallbacks: [{ provider: 'ollama', model: 'main-model' }] });
+		expect(outcomes(items[0].json)).toEqual(['custom/main-model:context_length:400', 'ollama/main-model:ok:200']);
+		expect(fallback()).toHaveLength(1);
+	});
+
+	test('400 context length: the same credential and model is not asked again, and the skip is in attempts', async () => {
 		fake.setHandler((r) => (r.body?.model === 'main-model' ? { status: 400, body: { error: { message: "This model's maximum context length is 8192 tokens", code: 'context_length_exceeded' } } } : undefined));
 		const { items } = await run({
-			fallbacks: [
-				{ provider: 'ollama', model: 'main-model' },
-				{ provider: 'groq', model: 'long-model' },
-			],
+			providers: ['custom', 'groq'],
+			// A router category list can name the same candidate twice; Groq then answers.
+			fallbacks: [{ provider: 'custom', model: 'main-model' }, { provider: 'groq', model: 'long-model' }],
 		});
-		expect(outcomes(items[0].json)).toEqual(['custom/main-model:context_length:400', 'groq/long-model:ok:200']);
-		expect(fallback()).toHaveLength(0);
+		const attempts = items[0].json.attempts as Array<Record<string, unknown>>;
+		expect(outcomes(items[0].json)).toEqual(['custom/main-model:context_length:400', 'custom/main-model:context_length', 'groq/long-model:ok:200']);
+		expect(attempts[1]).toMatchObject({ skipped: true, reason: expect.stringMatching(/already said this input is too long/) });
+		expect(primary()).toHaveLength(1);
 	});
 
 	test('400 other: the request is at fault, so it fails at once with no fallback', async () => {

@@ -8,9 +8,8 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 import { CATEGORIES, type Category } from '../llm/catalog';
-import { complete } from '../llm/dispatch';
-import { categoryEntries, route, type ClassifierMode } from '../llm/router';
-import { callSettings, chatOptionsProperty, promptProperties, readRequest, responseFormatProperties, resultJson, runItems } from '../shared/chat';
+import { categoryEntries, DEFAULT_HYBRID_THRESHOLD, route, type ClassifierMode } from '../llm/router';
+import { answerItem, callSettings, chatOptionsProperty, promptProperties, readRequest, responseFormatProperties, resultJson, runItems } from '../shared/chat';
 import { byokCredentialTest, providerCredentials, providersProperty, selectedProviders, toCandidates } from '../shared/n8n';
 
 const LABELS: Record<Category, string> = {
@@ -52,8 +51,8 @@ const routerOptions: INodeProperties[] = [
 		name: 'hybridThreshold',
 		type: 'number',
 		typeOptions: { minValue: 0, maxValue: 1, numberPrecision: 2 },
-		default: 0.6,
-		description: 'In Hybrid mode, the LLM is asked only when the rules are less confident than this (0-1)',
+		default: DEFAULT_HYBRID_THRESHOLD,
+		description: 'In Hybrid mode, the LLM is asked only when the local classifier is less confident than this (0-1)',
 	},
 	{
 		displayName: 'Long Context Threshold (Tokens)',
@@ -104,9 +103,9 @@ export class ByokAutoRouter implements INodeType {
 				type: 'options',
 				noDataExpression: true,
 				options: [
-					{ name: 'Rules', value: 'rules', description: 'Local and instant, no network, no cost' },
+					{ name: 'Rules', value: 'rules', description: 'Local and instant (rules and a small built-in model), no network, no cost' },
 					{ name: 'LLM', value: 'llm', description: 'The Fast category\'s first model classifies; the rules decide if it fails' },
-					{ name: 'Hybrid', value: 'hybrid', description: 'Rules first; the LLM only when the rules are unsure' },
+					{ name: 'Hybrid', value: 'hybrid', description: 'Rules first; the LLM only when they are unsure (see Hybrid Threshold)' },
 				],
 				default: 'rules',
 			},
@@ -149,9 +148,8 @@ export class ByokAutoRouter implements INodeType {
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		const signal = this.getExecutionCancelSignal?.();
 		const mode = this.getNodeParameter('mode', 0) as string;
-		return await runItems(this, mode === 'classify' ? CATEGORIES.length : 1, async (i, secrets) => {
+		return await runItems(this, mode === 'classify' ? CATEGORIES.length : 1, async (i, secrets, signal) => {
 			const options = this.getNodeParameter('options', i, {}) as IDataObject;
 			const classifier = this.getNodeParameter('classifier', i) as ClassifierMode;
 			const request = await readRequest(this, i, options);
@@ -165,12 +163,12 @@ export class ByokAutoRouter implements INodeType {
 					i,
 					entries.map((e, n) => ({ ...e, where: `${LABELS[category]} model ${n + 1}`, field: 'categoryModels' })),
 				);
-				secrets.push(...candidates.map((c) => c.connection.apiKey));
+				secrets.push(...candidates.flatMap((c) => c.connection.secrets));
 				return candidates;
 			};
 			const routing = await route(request.messages, {
 				mode: classifier,
-				threshold: (options.hybridThreshold as number | undefined) ?? 0.6,
+				threshold: (options.hybridThreshold as number | undefined) ?? DEFAULT_HYBRID_THRESHOLD,
 				longContextTokens: (options.longContextTokens as number | undefined) ?? 8000,
 				override: String(this.getNodeParameter('categoryOverride', i, '') ?? ''),
 				llmCandidates: classifier === 'rules' ? undefined : async () => await candidatesOf('fast'),
@@ -179,7 +177,7 @@ export class ByokAutoRouter implements INodeType {
 			if (mode === 'classify') {
 				return { data: { ...this.getInputData()[i].json, routing: routing as unknown as IDataObject }, output: CATEGORIES.indexOf(routing.category) };
 			}
-			const result = await complete(request, await candidatesOf(routing.category), settings);
+			const result = await answerItem(this, i, request, await candidatesOf(routing.category), settings, secrets);
 			return { data: { ...resultJson(result), routing: routing as unknown as IDataObject } };
 		});
 	}

@@ -1,14 +1,12 @@
 import {
 	NodeConnectionTypes,
-	NodeOperationError,
 	type IDataObject,
 	type IExecuteFunctions,
 	type INodeExecutionData,
 	type INodeType,
 	type INodeTypeDescription,
 } from 'n8n-workflow';
-import { complete } from '../llm/dispatch';
-import { callSettings, chatOptionsProperty, promptProperties, readRequest, responseFormatProperties, resultJson, runItems } from '../shared/chat';
+import { callSettings, chatOptionsProperty, promptProperties, readRequest, responseFormatProperties, resultJson, runItems, answerItem } from '../shared/chat';
 import {
 	byokCredentialTest,
 	candidatesFor,
@@ -50,15 +48,13 @@ export class ByokChat implements INodeType {
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
-		const signal = this.getExecutionCancelSignal?.();
-		return await runItems(this, 1, async (i, secrets) => {
+		return await runItems(this, 1, async (i, secrets, signal) => {
 			const model = String(this.getNodeParameter('model', i, '', { extractValue: true }) ?? '').trim();
-			if (!model) throw new NodeOperationError(this.getNode(), 'No model is selected. Pick one from the list or enter its ID.', { itemIndex: i });
 			const candidates = await candidatesFor(this, i, model);
-			secrets.push(...candidates.map((c) => c.connection.apiKey));
+			secrets.push(...candidates.flatMap((c) => c.connection.secrets));
 			const options = this.getNodeParameter('options', i, {}) as IDataObject;
 			const request = await readRequest(this, i, options);
-			const result = await complete(request, candidates, callSettings(options, signal));
+			const result = await answerItem(this, i, request, candidates, callSettings(options, signal), secrets);
 			return { data: resultJson(result) };
 		});
 	}

@@ -4,14 +4,19 @@
  */
 import OpenAI from 'openai';
 import { getProvider, type ProviderInfo } from './catalog';
-import { classify, InputError, LlmError } from './errors';
+import { classify, InputError, LlmError, shownUrl } from './errors';
 
 /** Everything needed to reach one provider with one key. Built from a credential's data. */
 export interface Connection {
 	provider: ProviderInfo;
+	/** Scheme, host, port and path only: safe to show. The query and any user:password@ travel apart. */
 	baseUrl: string;
+	/** The Base URL's query parameters (e.g. api-version), sent with every request. */
+	query?: Record<string, string>;
 	apiKey?: string;
 	headers: Record<string, string>;
+	/** Everything that must never be shown: the key, a Base URL's password, secret-looking query values. */
+	secrets: string[];
 	/** Identifies the key for limits and breakers without holding the key itself. */
 	credentialId: string;
 	/** The credential's name, for messages. */
@@ -49,7 +54,9 @@ export function connectionFromCredential(
 	try {
 		url = new URL(rawUrl);
 	} catch {
-		throw new InputError('baseUrl', `The ${provider.name} credential's Base URL "${rawUrl}" is not a valid URL. Use a full URL such as ${provider.defaultBaseUrl || 'http://localhost:1234/v1'}.`);
+		// Where a URL does not parse, it cannot be told where a password ends: then it is not shown at all.
+		const shown = rawUrl.includes('@') ? ' is not a valid URL (not shown here: it holds a user name and password)' : ` "${shownUrl(rawUrl)}" is not a valid URL`;
+		throw new InputError('baseUrl', `The ${provider.name} credential's Base URL${shown}. Use a full URL such as ${provider.defaultBaseUrl || 'http://localhost:1234/v1'}.`);
 	}
 	if (url.protocol !== 'http:' && url.protocol !== 'https:') {
 		throw new InputError('baseUrl', `The ${provider.name} credential's Base URL must start with http:// or https:// (got "${url.protocol}").`);
@@ -64,11 +71,20 @@ export function connectionFromCredential(
 		const value = String(data[field.name] ?? '').trim();
 		if (value) headers[field.header] = value;
 	}
+	const secrets = apiKey ? [apiKey] : [];
+	if (url.username || url.password) {
+		const basic = basicAuth(url, provider.name, apiKey);
+		headers.Authorization = `Basic ${basic.token}`;
+		secrets.push(...basic.secrets);
+	}
+	for (const [name, value] of url.searchParams) if (SECRET_PARAMETER.test(name)) secrets.push(value);
 	return {
 		provider,
-		baseUrl: rawUrl.replace(/\/+$/, ''),
+		baseUrl: `${url.origin}${url.pathname}`.replace(/\/+$/, ''),
+		query: url.search ? Object.fromEntries(url.searchParams) : undefined,
 		apiKey,
 		headers,
+		secrets,
 		credentialId,
 		label,
 		limits: {
@@ -80,20 +96,61 @@ export function connectionFromCredential(
 	};
 }
 
+/** Query parameters whose values are treated as secrets (?key=, ?access_token=, ?sig=...). */
+const SECRET_PARAMETER = /key|token|secret|sig|pass|auth/i;
+
+/**
+ * `https://user:password@host/v1` is how servers behind a Basic-auth proxy (a common way to put
+ * Ollama or llama.cpp on the network) are reached with curl, so it works here too: sent as an
+ * Authorization: Basic header, never as part of the URL (fetch refuses such URLs anyway). One
+ * Authorization header cannot carry both that and an API key, so having both is an input error.
+ * Messages here never repeat the URL.
+ */
+function basicAuth(url: URL, providerName: string, apiKey: string | undefined): { token: string; secrets: string[] } {
+	if (apiKey) {
+		throw new InputError(
+			'baseUrl',
+			`The ${providerName} credential's Base URL holds a user name and password, and the credential also has an API key: both would need the one Authorization header. Keep the API key (and remove user:password@ from the Base URL), or, for a server behind Basic authentication, leave the API key empty.`,
+		);
+	}
+	let user: string;
+	let password: string;
+	try {
+		user = decodeURIComponent(url.username);
+		password = decodeURIComponent(url.password);
+	} catch {
+		throw new InputError('baseUrl', `The user name or password in the ${providerName} credential's Base URL is not correctly URL-encoded (write @ as %40, : as %3A, / as %2F).`);
+	}
+	const token = Buffer.from(`${user}:${password}`, 'utf8').toString('base64');
+	return { token, secrets: [url.password, password, token] };
+}
+
+/**
+ * The SDK keeps only `body.error` of an error response, but compatible servers also answer
+ * {"message"}, {"detail"}, {"object": "error", ...} or plain text: hand the whole body to the
+ * taxonomy (errors.ts reads every shape).
+ */
+class CompatibleClient extends OpenAI {
+	protected override makeStatusError(status: number, error: object, message: string | undefined, headers: Headers) {
+		return Object.assign(super.makeStatusError(status, error, message, headers), { body: error ?? message });
+	}
+}
+
 const clients = new Map<string, OpenAI>();
 const MAX_CACHED_CLIENTS = 200;
 
-/** One SDK client per (URL, key, headers), reused so calls keep their HTTP connections. */
+/** One SDK client per (URL, query, key, headers), reused so calls keep their HTTP connections. */
 export function clientFor(connection: Connection): OpenAI {
-	const cacheKey = `${connection.baseUrl}\n${connection.apiKey ?? ''}\n${JSON.stringify(connection.headers)}`;
+	const cacheKey = `${connection.baseUrl}\n${JSON.stringify(connection.query ?? {})}\n${connection.apiKey ?? ''}\n${JSON.stringify(connection.headers)}`;
 	let client = clients.get(cacheKey);
 	if (!client) {
 		if (clients.size >= MAX_CACHED_CLIENTS) clients.clear();
-		client = new OpenAI({
+		client = new CompatibleClient({
 			baseURL: connection.baseUrl,
-			// The SDK insists on a key; a keyless server gets no Authorization header at all.
+			// The SDK insists on a key; a keyless server gets no Bearer header (Basic auth, if any, stays).
 			apiKey: connection.apiKey ?? 'none',
-			defaultHeaders: { ...connection.headers, ...(connection.apiKey ? {} : { Authorization: null }) },
+			defaultHeaders: { ...connection.headers, ...(connection.apiKey || connection.headers.Authorization ? {} : { Authorization: null }) },
+			defaultQuery: connection.query,
 			maxRetries: 0,
 			timeout: 600_000,
 		});

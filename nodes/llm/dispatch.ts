@@ -1,25 +1,35 @@
 /**
  * The engine's call path, used by every node, and its one retry loop:
  *
- *   for each candidate (primary, then fallbacks), skipped while its breaker is open:
- *     limiter(credential).schedule(one HTTP call, SDK retries off)
+ *   for each candidate (primary, then fallbacks), skipped while unusable (broken credential),
+ *   already known to be too small for this request, or behind an open breaker:
+ *     limiter(credential).schedule(one HTTP call, SDK retries off; streamed when asked)
  *     on error -> classify once -> retry the same candidate | next candidate | fail now
  *
  * Retry = same candidate after backoff or Retry-After. Fallback = next candidate.
- * Cooldown = the candidate's breaker is open. The three stay apart.
+ * Cooldown = the candidate's breaker is open. The three stay apart. A candidate is a credential
+ * plus a model: every decision (skips, breakers) is about candidates, never about model names.
+ * Every call and every skip is recorded in `attempts`. Once a provider has answered (HTTP 200),
+ * nothing about that answer sends the same request again, except the one JSON repair round;
+ * once a streamed token has been passed on, no other candidate may answer.
  */
 import type OpenAI from 'openai';
+import { addUsage, answerOf, StreamedAnswer, type Answer, type StreamDelta, type ToolCall, type Usage } from './answer';
 import { breakers, type BreakerSettings } from './breaker';
 import { clientFor, type Connection } from './client';
-import { classify, LlmError, redact, type Attempt } from './errors';
+import { classify, InputError, LlmError, redact, type Attempt } from './errors';
 import { limiters } from './limiter';
 import { sleep } from './sleep';
 import { toRequestBody, type ChatMessage, type ChatRequest } from './request';
 import { parseJsonAnswer, validateAgainstSchema } from './structured';
 
+export type { StreamDelta, ToolCall, Usage };
+
 export interface Candidate {
 	connection: Connection;
 	model: string;
+	/** Why this candidate cannot be called (e.g. its credential is broken): it is skipped, with an attempt saying why. */
+	unusable?: InputError;
 }
 
 export interface CallSettings {
@@ -27,34 +37,24 @@ export interface CallSettings {
 	timeoutMs: number;
 	signal?: AbortSignal;
 	includeRaw?: boolean;
-	/** Extra tries of the same candidate for retryable failures. */
+	/** Extra tries of the same candidate for retryable failures (the last candidate, and rate limits on any). */
 	retries?: number;
+	/** Extra tries of a candidate that has a next one after a server, timeout, connection or broken-answer failure. */
+	retriesBeforeFallback?: number;
 	/** Longest wait before a retry; a longer Retry-After moves on to the next candidate. */
 	maxWaitMs?: number;
 	breaker?: BreakerSettings;
+	/** Streams the answer: called with each piece as it arrives. */
+	onDelta?: (delta: StreamDelta) => void;
 }
 
-export const DEFAULTS = { retries: 3, maxWaitMs: 60_000, breaker: { threshold: 5, cooldownMs: 60_000 } };
+export const DEFAULTS = { retries: 3, retriesBeforeFallback: 1, maxWaitMs: 60_000, breaker: { threshold: 5, cooldownMs: 60_000 } };
 
 /** Exponential backoff: 1 s, 2 s, 4 s ... capped at 30 s, each +-25% so clients do not retry in step. */
 export const backoff = { baseMs: 1000, maxMs: 30_000 };
 export function backoffDelay(retry: number, random = Math.random): number {
 	const plain = Math.min(backoff.maxMs, backoff.baseMs * 2 ** retry);
 	return Math.round(plain * (0.75 + random() * 0.5));
-}
-
-export interface ToolCall {
-	id: string;
-	name: string;
-	/** Parsed when the model sent valid JSON, else the raw string. */
-	arguments: unknown;
-}
-
-export interface Usage {
-	promptTokens?: number;
-	completionTokens?: number;
-	totalTokens?: number;
-	reasoningTokens?: number;
 }
 
 export interface ChatResult {
@@ -65,98 +65,68 @@ export interface ChatResult {
 	finishReason: string | null;
 	provider: string;
 	model: string;
+	/** Which candidate answered: 0 = the first, more = a fallback. */
+	candidateIndex: number;
 	usage: Usage;
 	latencyMs: number;
 	attempts: Attempt[];
 	raw?: unknown;
 }
 
-type Completion = OpenAI.Chat.Completions.ChatCompletion;
-type AnswerMessage = Completion['choices'][number]['message'] & { reasoning_content?: unknown; reasoning?: unknown };
+type Timing = { sentAt?: number; streamed?: boolean };
 
-/** One HTTP call through the key's limiter; anything that is not a usable completion becomes an LlmError. */
-async function callOnce(candidate: Candidate, body: Record<string, unknown>, settings: CallSettings, timing: { sentAt?: number }): Promise<Completion> {
+const cancelled = () => new LlmError('cancelled', 'The execution was cancelled.');
+
+/** One HTTP call (streamed or not) through the key's limiter; anything that is not a usable answer becomes an LlmError. */
+async function send(candidate: Candidate, body: Record<string, unknown>, settings: CallSettings, timing: Timing): Promise<{ answer: Answer; raw?: unknown }> {
 	const { connection } = candidate;
 	// Our own deadline rather than only the SDK's: it also covers the wait for a rate-limit slot,
 	// and tells a timeout apart from a cancel for certain.
 	const deadline = AbortSignal.timeout(settings.timeoutMs);
 	const signal = settings.signal ? AbortSignal.any([settings.signal, deadline]) : deadline;
 	const limiter = limiters.get(connection.credentialId, connection.label, connection.limits);
-	let completion: unknown;
+	const options = { signal, timeout: settings.timeoutMs + 1000 };
+	const client = clientFor(connection);
 	try {
-		completion = await limiter.schedule(() => {
+		return await limiter.schedule(async () => {
 			timing.sentAt = performance.now();
-			return clientFor(connection).chat.completions.create(
-				body as unknown as OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming,
-				{ signal, timeout: settings.timeoutMs + 1000 },
+			if (!settings.onDelta) {
+				const raw: unknown = await client.chat.completions.create(body as unknown as OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming, options);
+				return { answer: answerOf(raw), raw };
+			}
+			const stream = await client.chat.completions.create(
+				{ ...body, stream: true, stream_options: { include_usage: true } } as unknown as OpenAI.Chat.Completions.ChatCompletionCreateParamsStreaming,
+				options,
 			);
+			const answer = new StreamedAnswer();
+			for await (const chunk of stream) {
+				const delta = answer.add(chunk);
+				if (delta) {
+					timing.streamed = true;
+					settings.onDelta?.(delta);
+				}
+			}
+			const result = answer.result();
+			if (answer.chunks === 0) throw new LlmError('invalid_response', 'The provider sent no stream events (does it support streaming?).');
+			// Every compatible server ends a stream with a finish reason; without one it was cut short.
+			if (result.finishReason === null) throw new LlmError('connection', 'The stream ended before the answer was finished.');
+			return { answer: result };
 		}, signal);
 	} catch (err) {
-		if (settings.signal?.aborted) throw new LlmError('cancelled', 'The execution was cancelled.');
-		if (deadline.aborted) {
-			const queued = timing.sentAt === undefined ? ' (it was still waiting for a slot under the key\'s rate limits)' : '';
-			throw new LlmError('timeout', `No answer within ${Math.round(settings.timeoutMs / 1000)} s${queued}.`);
-		}
-		throw classify(err);
+		if (settings.signal?.aborted) throw cancelled();
+		const error = deadline.aborted
+			? new LlmError('timeout', `No answer within ${Math.round(settings.timeoutMs / 1000)} s${timing.sentAt === undefined ? " (it was still waiting for a slot under the key's rate limits)" : ''}.`)
+			: classify(err);
+		if (!timing.streamed) throw error;
+		throw new LlmError('stream_interrupted', `The answer stopped after part of it had been streamed: ${error.providerMessage}`, { status: error.status });
 	}
-	const choices = (completion as Completion | null)?.choices;
-	if (typeof completion !== 'object' || completion === null) {
-		const text = typeof completion === 'string' ? completion : '';
-		throw new LlmError('invalid_response', `Expected a JSON chat completion, got ${/<html|<!doctype/i.test(text) ? 'an HTML page' : 'a non-JSON body'}.`);
-	}
-	if (!Array.isArray(choices) || choices.length === 0 || typeof choices[0]?.message !== 'object') {
-		throw new LlmError('invalid_response', 'The provider answered without any choices.');
-	}
-	return completion as Completion;
 }
 
-function textOf(content: unknown): string {
-	if (typeof content === 'string') return content;
-	if (Array.isArray(content)) return content.map((p) => (typeof p === 'string' ? p : ((p as { text?: string })?.text ?? ''))).join('');
-	return '';
-}
-
-function toolCallsOf(message: AnswerMessage): ToolCall[] | undefined {
-	const calls = message.tool_calls;
-	if (!Array.isArray(calls) || calls.length === 0) return undefined;
-	return calls.map((call) => {
-		const fn = (call as { function?: { name?: string; arguments?: string } }).function ?? {};
-		let args: unknown = fn.arguments ?? '';
-		try {
-			args = typeof args === 'string' && args ? JSON.parse(args) : args;
-		} catch {
-			// keep the raw string: the model sent arguments that are not JSON
-		}
-		return { id: call.id, name: fn.name ?? '', arguments: args };
-	});
-}
-
-function usageOf(completion: Completion): Usage {
-	const u = completion.usage;
-	if (!u) return {};
-	return {
-		promptTokens: u.prompt_tokens,
-		completionTokens: u.completion_tokens,
-		totalTokens: u.total_tokens,
-		reasoningTokens: u.completion_tokens_details?.reasoning_tokens ?? undefined,
-	};
-}
-
-function addUsage(a: Usage, b: Usage): Usage {
-	const sum = (x?: number, y?: number) => (x === undefined && y === undefined ? undefined : (x ?? 0) + (y ?? 0));
-	return {
-		promptTokens: sum(a.promptTokens, b.promptTokens),
-		completionTokens: sum(a.completionTokens, b.completionTokens),
-		totalTokens: sum(a.totalTokens, b.totalTokens),
-		reasoningTokens: sum(a.reasoningTokens, b.reasoningTokens),
-	};
-}
-
-/** Problem with a structured answer, or undefined when it is fine (or no structure was asked for). */
-function structureProblem(request: ChatRequest, text: string, hasToolCalls: boolean): { problem?: string; value?: unknown } {
+/** What is wrong with a structured answer, or nothing (also when no structure was asked for). */
+function structureProblem(request: ChatRequest, answer: Answer): { problem?: string; value?: unknown } {
 	const format = request.options.responseFormat;
-	if (!format || format.type === 'text' || hasToolCalls) return {};
-	const parsed = parseJsonAnswer(text);
+	if (!format || format.type === 'text' || answer.toolCalls) return {};
+	const parsed = parseJsonAnswer(answer.text);
 	if (!parsed.ok) return { problem: parsed.problem };
 	if (format.type === 'json_schema') {
 		const problems = validateAgainstSchema(parsed.value, format.schema);
@@ -179,58 +149,66 @@ function repairMessages(request: ChatRequest, answer: string, problem: string): 
 	];
 }
 
+function cutOff(request: ChatRequest): LlmError {
+	const limit = request.options.maxTokens;
+	return new LlmError(
+		'cut_off',
+		`The answer was cut off at ${limit ? `Max Tokens (${limit})` : "the provider's output limit"} before the JSON was complete. Raise Max Tokens${limit ? '' : ' (set it under Options)'}.`,
+	);
+}
+
+type Record_ = (outcome: Attempt['outcome'], status?: number) => void;
+
 /** Calls one candidate once, plus one repair call when structured output does not parse or match. */
-async function completeWith(candidate: Candidate, request: ChatRequest, settings: CallSettings, attempts: Attempt[], waitedMs: number) {
-	const { provider } = candidate.connection;
+async function callCandidate(candidate: Candidate, request: ChatRequest, settings: CallSettings, newAttempt: (timing: Timing) => Record_) {
 	let messages = request.messages;
 	let usage: Usage = {};
 	for (let round = 0; ; round++) {
-		const started = performance.now();
-		const timing: { sentAt?: number } = {};
-		const record = (outcome: Attempt['outcome'], status?: number) => {
-			const sentAt = timing.sentAt ?? performance.now();
-			attempts.push({
-				provider: provider.id,
-				model: candidate.model,
-				outcome,
-				status,
-				waitedMs: Math.round(waitedMs + sentAt - started),
-				durationMs: Math.round(performance.now() - sentAt),
-			});
-			waitedMs = 0;
-		};
-		let completion: Completion;
+		const timing: Timing = {};
+		const record = newAttempt(timing);
+		let reply: { answer: Answer; raw?: unknown };
 		try {
-			completion = await callOnce(candidate, toRequestBody({ ...request, messages }, candidate.model, provider), settings, timing);
+			reply = await send(candidate, toRequestBody({ ...request, messages }, candidate.model, candidate.connection.provider), settings, timing);
 		} catch (err) {
 			const error = classify(err);
 			record(error.kind, error.status);
 			throw error;
 		}
-		usage = addUsage(usage, usageOf(completion));
-		const choice = completion.choices[0];
-		const message = choice.message as AnswerMessage;
-		const text = textOf(message.content);
-		const toolCalls = toolCallsOf(message);
-		const { problem, value } = structureProblem(request, text, toolCalls !== undefined);
-		if (problem) {
+		// The provider has answered: from here on nothing may re-send this request (a failure
+		// here is about the answer, so it is never retried on the same candidate).
+		let checked: { problem?: string; value?: unknown };
+		try {
+			usage = addUsage(usage, reply.answer.usage);
+			checked = structureProblem(request, reply.answer);
+		} catch (err) {
 			record('invalid_output', 200);
-			if (round === 0) {
-				messages = repairMessages(request, text, problem);
+			throw new LlmError('invalid_output', `The answer could not be read: ${(err as Error)?.message ?? String(err)}`);
+		}
+		if (checked.problem) {
+			if (reply.answer.finishReason === 'length') {
+				record('cut_off', 200);
+				throw cutOff(request);
+			}
+			record('invalid_output', 200);
+			// A streamed answer has already been passed on: it cannot be taken back and repaired.
+			if (round === 0 && !settings.onDelta) {
+				messages = repairMessages(request, reply.answer.text, checked.problem);
 				continue;
 			}
-			throw new LlmError('invalid_output', `The model's answer could not be used as JSON after one repair attempt: ${problem}.`);
+			throw new LlmError('invalid_output', `The model's answer could not be used as JSON${settings.onDelta ? '' : ' after one repair attempt'}: ${checked.problem}.`);
 		}
 		record('ok', 200);
-		const reasoning = message.reasoning_content ?? message.reasoning;
-		return { completion, text, json: value, toolCalls, reasoning: typeof reasoning === 'string' && reasoning ? reasoning : undefined, usage, finishReason: choice.finish_reason ?? null };
+		return { ...reply, json: checked.value, usage };
 	}
 }
 
-/** Breakers are per candidate: one key and one model. */
-function breakerKey(candidate: Candidate): string {
+/** One candidate: one key and one model. Breakers and skips are per candidate. */
+function candidateKey(candidate: Candidate): string {
 	return `${candidate.connection.credentialId}\n${candidate.model}`;
 }
+
+/** Failures that move on after fewer tries when another candidate is waiting. */
+const QUICK_TO_FALL_BACK: ReadonlySet<string> = new Set(['server', 'timeout', 'connection', 'invalid_response']);
 
 /**
  * Sends a request to its candidates in order and returns the first usable answer.
@@ -239,58 +217,90 @@ function breakerKey(candidate: Candidate): string {
 export async function complete(request: ChatRequest, candidates: Candidate[], settings: CallSettings): Promise<ChatResult> {
 	const started = performance.now();
 	const retries = settings.retries ?? DEFAULTS.retries;
+	const retriesBeforeFallback = Math.min(retries, settings.retriesBeforeFallback ?? DEFAULTS.retriesBeforeFallback);
 	const maxWaitMs = settings.maxWaitMs ?? DEFAULTS.maxWaitMs;
 	const breakerSettings = settings.breaker ?? DEFAULTS.breaker;
 	const attempts: Attempt[] = [];
-	const secrets = candidates.map((c) => c.connection.apiKey);
-	const failedModels = new Set<string>();
-	let lastError: LlmError | undefined;
+	const secrets = candidates.flatMap((c) => c.connection.secrets);
+	/** Candidates that said the input is too long: the same one will not be asked again. */
+	const tooSmall = new Set<string>();
+	let callError: LlmError | undefined;
+	let skipError: LlmError | InputError | undefined;
 
-	// A probe holds its breaker's claim as long as it may run: its tries (a JSON repair makes two) up to the timeout each.
-	const probeHoldMs = 2 * settings.timeoutMs + 1000;
+	const skip = (candidate: Candidate, outcome: Attempt['outcome'], reason: string) =>
+		attempts.push({ provider: candidate.connection.provider.id, model: candidate.model, outcome, skipped: true, reason, waitedMs: 0, durationMs: 0 });
 	const skipOpen = (candidate: Candidate) => {
-		attempts.push({ provider: candidate.connection.provider.id, model: candidate.model, outcome: 'breaker_open', waitedMs: 0, durationMs: 0 });
-		lastError = new LlmError('breaker_open', `${candidate.connection.provider.name} ${candidate.model} failed repeatedly and is paused for a cooldown.`);
+		skip(candidate, 'breaker_open', 'Paused by its circuit breaker after repeated failures.');
+		skipError = new LlmError('breaker_open', `${candidate.connection.provider.name} ${candidate.model} failed repeatedly and is paused for a cooldown.`);
 	};
+	// A probe holds its breaker's claim as long as it may run: its calls (a JSON repair makes two) up to the timeout each.
+	const probeHoldMs = 2 * settings.timeoutMs + 1000;
 
-	candidates: for (const candidate of candidates) {
-		// After "context too long", only a different model can help.
-		if (lastError?.action === 'next_other_model' && failedModels.has(candidate.model)) continue;
-		const key = breakerKey(candidate);
+	candidates: for (const [index, candidate] of candidates.entries()) {
+		const { provider } = candidate.connection;
+		const key = candidateKey(candidate);
+		if (candidate.unusable) {
+			skip(candidate, 'invalid_credential', candidate.unusable.message);
+			skipError ??= candidate.unusable;
+			continue;
+		}
+		if (tooSmall.has(key)) {
+			skip(candidate, 'context_length', 'The same provider and model already said this input is too long.');
+			continue;
+		}
 		let pass = await breakers.allow(key, probeHoldMs);
 		if (!pass) {
 			skipOpen(candidate);
 			continue;
 		}
+		const isLast = index === candidates.length - 1;
 		let waitedMs = 0;
+		const newAttempt = (timing: Timing): Record_ => {
+			const begun = performance.now();
+			const waited = waitedMs;
+			waitedMs = 0;
+			return (outcome, status) => {
+				const sentAt = timing.sentAt ?? performance.now();
+				attempts.push({
+					provider: provider.id,
+					model: candidate.model,
+					outcome,
+					status,
+					waitedMs: Math.round(waited + sentAt - begun),
+					durationMs: Math.round(performance.now() - sentAt),
+				});
+			};
+		};
 		for (let retry = 0; ; retry++) {
 			try {
-				const answer = await completeWith(candidate, request, settings, attempts, waitedMs);
+				const reply = await callCandidate(candidate, request, settings, newAttempt);
 				await breakers.succeeded(key, pass);
 				return {
-					text: answer.text,
-					json: answer.json,
-					toolCalls: answer.toolCalls,
-					reasoning: answer.reasoning,
-					finishReason: answer.finishReason,
-					provider: candidate.connection.provider.id,
-					model: answer.completion.model || candidate.model,
-					usage: answer.usage,
+					text: reply.answer.text,
+					json: reply.json,
+					toolCalls: reply.answer.toolCalls,
+					reasoning: reply.answer.reasoning,
+					finishReason: reply.answer.finishReason,
+					provider: provider.id,
+					model: reply.answer.model || candidate.model,
+					candidateIndex: index,
+					usage: reply.usage,
 					latencyMs: Math.round(performance.now() - started),
 					attempts,
-					raw: settings.includeRaw ? answer.completion : undefined,
+					raw: settings.includeRaw ? reply.raw : undefined,
 				};
 			} catch (err) {
 				const error = classify(err);
-				lastError = error;
-				failedModels.add(candidate.model);
+				callError = error;
+				if (error.kind === 'context_length') tooSmall.add(key);
 				await breakers.failed(key, pass, error.kind, breakerSettings);
 				if (error.action === 'fail') break candidates;
-				if (error.action !== 'retry' || retry >= retries || (await breakers.isOpen(key))) continue candidates;
+				const allowed = isLast || !QUICK_TO_FALL_BACK.has(error.kind) ? retries : retriesBeforeFallback;
+				if (error.action !== 'retry' || retry >= allowed || (await breakers.isOpen(key))) continue candidates;
 				const wait = error.retryAfterMs ?? backoffDelay(retry);
 				if (wait > maxWaitMs) continue candidates;
 				await sleep(wait, settings.signal).catch(() => {
-					throw new LlmError('cancelled', 'The execution was cancelled.');
+					throw cancelled();
 				});
 				waitedMs = wait;
 				// The breaker may have opened while this request waited.
@@ -302,7 +312,8 @@ export async function complete(request: ChatRequest, candidates: Candidate[], se
 			}
 		}
 	}
-	const error = lastError ?? new LlmError('bad_request', 'No provider was configured for this request.');
+	const error = callError ?? skipError ?? new LlmError('bad_request', 'No provider was configured for this request.');
+	if (error instanceof InputError) throw error;
 	const final = new LlmError(error.kind, redact(error.providerMessage, secrets), {
 		status: error.status,
 		code: error.code,

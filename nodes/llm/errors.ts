@@ -11,6 +11,9 @@ export interface Attempt {
 	model: string;
 	outcome: 'ok' | ErrorKind;
 	status?: number;
+	/** The candidate was not called; `reason` says why. */
+	skipped?: boolean;
+	reason?: string;
 	/** Time spent waiting before this attempt (backoff, Retry-After, rate-limit slot). */
 	waitedMs: number;
 	durationMs: number;
@@ -21,6 +24,7 @@ export type ErrorKind =
 	| 'quota_exhausted'
 	| 'auth'
 	| 'model_not_found'
+	| 'endpoint_not_found'
 	| 'context_length'
 	| 'content_policy'
 	| 'bad_request'
@@ -29,13 +33,16 @@ export type ErrorKind =
 	| 'connection'
 	| 'invalid_response'
 	| 'invalid_output'
+	| 'cut_off'
+	| 'stream_interrupted'
+	| 'invalid_credential'
 	| 'daily_limit'
 	| 'breaker_open'
 	| 'limits_unavailable'
 	| 'cancelled';
 
 /** What the engine does next for each class (see README "Errors and what happens next"). */
-export type ErrorAction = 'retry' | 'next_candidate' | 'next_other_model' | 'fail';
+export type ErrorAction = 'retry' | 'next_candidate' | 'fail';
 
 export const ERROR_ACTIONS: Record<ErrorKind, ErrorAction> = {
 	rate_limited: 'retry',
@@ -47,12 +54,16 @@ export const ERROR_ACTIONS: Record<ErrorKind, ErrorAction> = {
 	quota_exhausted: 'next_candidate',
 	auth: 'next_candidate',
 	model_not_found: 'next_candidate',
-	context_length: 'next_other_model',
+	endpoint_not_found: 'next_candidate',
+	context_length: 'next_candidate',
 	invalid_output: 'next_candidate',
+	invalid_credential: 'next_candidate',
 	daily_limit: 'next_candidate',
 	breaker_open: 'next_candidate',
 	content_policy: 'fail',
 	bad_request: 'fail',
+	cut_off: 'fail',
+	stream_interrupted: 'fail',
 	cancelled: 'fail',
 };
 
@@ -62,6 +73,7 @@ const HINTS: Record<ErrorKind, string> = {
 	quota_exhausted: 'The key has run out of quota or credit. Top up the account or add a fallback.',
 	auth: 'The provider rejected the API key. Check the key in the credential (and that it may use this model).',
 	model_not_found: 'The provider does not know this model. Pick one from the list or check its exact ID.',
+	endpoint_not_found: 'The server has no such endpoint (404 without naming a model). Check that the Base URL is the API root, which usually ends in /v1.',
 	context_length: 'The request is longer than the model\'s context window. Shorten the input or use a model with a larger context.',
 	content_policy: 'The provider refused the request under its content policy.',
 	bad_request: 'The provider rejected the request. Check the options sent (see the message).',
@@ -70,6 +82,9 @@ const HINTS: Record<ErrorKind, string> = {
 	connection: 'Could not reach the provider. Check the base URL and that the server is running.',
 	invalid_response: 'The provider answered with something that is not a chat completion. Check that the base URL points at an OpenAI-compatible API (it usually ends in /v1).',
 	invalid_output: 'The model\'s answer did not match the requested JSON format, even after one repair attempt.',
+	cut_off: 'The answer reached the Max Tokens limit before it was complete. Raise Max Tokens under Options.',
+	stream_interrupted: 'The provider stopped in the middle of a streamed answer. Part of it had already been sent on, so no other model was asked; run it again.',
+	invalid_credential: 'The credential of this provider cannot be used as it is. Open it and fix the field named in the message.',
 	daily_limit: 'The key has used its requests for today (the Requests per Day limit on its credential). Add a fallback or raise the limit.',
 	breaker_open: 'This provider and model failed repeatedly and are paused for a cooldown. Add a fallback to keep going meanwhile.',
 	limits_unavailable: 'Queue mode keeps this key\'s limits in Redis, which did not answer, and BYOK_REDIS_ON_ERROR=fail forbids sending without them. Check Redis, or set BYOK_REDIS_ON_ERROR=local to fall back to per-process limits.',
@@ -111,10 +126,17 @@ export class LlmError extends Error {
 }
 
 const CONTEXT_LENGTH =
-	/context[_ ]length|context window|maximum context|too many tokens|prompt is too long|input is too long|exceeds? the (maximum|max)|reduce the length|token limit|maximum number of tokens|n_ctx|exceed_context_size/i;
+	/context[_ ]length|context window|maximum context|too many tokens|prompt is too long|input is too long|exceeds? the (maximum|max)|reduce the length|token limit|maximum number of tokens|n_ctx|exceed_context_size|inputs` tokens \+ `max_new_tokens/i;
 const QUOTA = /insufficient_quota|quota|billing|credit|balance|payment required|exceeded your current/i;
 const CONTENT_POLICY = /content[_ ]?(policy|filter|management)|safety|moderation|flagged/i;
-const MODEL_NOT_FOUND = /model/i;
+/** A 404 (or a 400 with such a code) about the model rather than the path; OpenRouter says "No endpoints found for <model>". */
+const MODEL_NOT_FOUND = /model|no endpoints found for/i;
+
+/**
+ * Provider text read at most: classification and the shown message need only the start of a
+ * body, and every pattern here then runs over a bounded string whatever a server sends.
+ */
+const MAX_READ = 64 * 1024;
 
 /** Parses Retry-After (seconds or an HTTP date) and retry-after-ms. */
 export function parseRetryAfter(headers: { get(name: string): string | null } | undefined, now = Date.now()): number | undefined {
@@ -128,31 +150,93 @@ export function parseRetryAfter(headers: { get(name: string): string | null } | 
 	return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
-/** The provider's message from whatever error body shape it uses, as plain short text. */
-function providerText(error: unknown, fallback: string): string {
-	let text: unknown = fallback;
-	if (typeof error === 'string') text = error;
-	else if (error && typeof error === 'object') {
-		const body = error as Record<string, unknown>;
-		text = body.message ?? (typeof body.error === 'string' ? body.error : undefined) ?? JSON.stringify(body);
-	}
-	return plainText(typeof text === 'string' ? text : JSON.stringify(text));
+type Body = Record<string, unknown>;
+const isBody = (value: unknown): value is Body => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * The words in a message field: a string, an object carrying one, or a list of them (FastAPI's
+ * validation `detail`: [{loc, msg}]). Depth-bounded: a body is provider-sent.
+ */
+function wordsOf(value: unknown, depth = 0): string | undefined {
+	if (typeof value === 'string') return value;
+	if (depth > 3) return undefined;
+	if (Array.isArray(value)) return value.slice(0, 5).map((v) => wordsOf(v, depth + 1)).filter(Boolean).join('; ') || undefined;
+	if (!isBody(value)) return undefined;
+	const words = wordsOf(value.message ?? value.msg ?? value.detail ?? value.error, depth + 1);
+	const where = Array.isArray(value.loc) ? value.loc.join('.') : undefined;
+	return words && where ? `${where}: ${words}` : words;
 }
 
-/** Strips HTML and shortens, so an nginx error page becomes a readable line. */
+/**
+ * The provider's message and error codes from any error body shape compatible servers use:
+ * OpenAI's {"error": {message, code, type}} (Gemini wraps it in a list), {"error": "text"} (Ollama,
+ * TGI), {"object": "error", message, type, code} at the top level (vLLM, Mistral), {"detail": ...}
+ * (FastAPI servers: a string, an object or a list of {loc, msg}), {"message": ...}, plain text, HTML.
+ */
+function readErrorBody(body: unknown): { message: string; code: string } {
+	const first = Array.isArray(body) ? body[0] : body;
+	if (!isBody(first)) return { message: plainText(first === undefined || first === null ? '' : String(first)), code: '' };
+	const inner = isBody(first.error) ? first.error : first;
+	const code = [inner.code, inner.type, inner.status, first.error_type]
+		.filter((v): v is string => typeof v === 'string' && v.length > 0)
+		.join(' ')
+		.slice(0, 200);
+	const words = wordsOf(first.error ?? first.detail ?? first.message) ?? jsonText(first);
+	return { message: plainText(words), code };
+}
+
+/** A body with no message field, as JSON text; a body nested too deeply to write out is named as such. */
+function jsonText(body: Body): string {
+	try {
+		return JSON.stringify(body).slice(0, MAX_READ);
+	} catch {
+		return 'an error body that could not be read';
+	}
+}
+
+const HTML = /<\/?(html|head|body|h1|title|center)[\s>]/i;
+const RAW_TEXT_TAG = /^<(script|style)[\s>/]/i;
+
+/**
+ * Strips tags in one pass, dropping script and style contents: every search starts past the
+ * previous one and a search that finds nothing ends the scan, so it is linear on any input
+ * (regular expressions over malformed HTML backtrack: 4.6 s for 100 KB).
+ */
+function stripTags(html: string): string {
+	const lower = html.toLowerCase();
+	const unclosed = new Set<string>();
+	let out = '';
+	let at = 0;
+	while (at < html.length) {
+		const open = html.indexOf('<', at);
+		if (open === -1) return out + html.slice(at);
+		// "1 < 2" is text: a tag starts with a letter, /, ! or ?.
+		if (!/[a-z/!?]/i.test(html.charAt(open + 1))) {
+			out += html.slice(at, open + 1);
+			at = open + 1;
+			continue;
+		}
+		out += `${html.slice(at, open)} `;
+		const raw = RAW_TEXT_TAG.exec(lower.slice(open, open + 8))?.[1];
+		let close = -1;
+		if (raw && !unclosed.has(raw)) {
+			close = lower.indexOf(`</${raw}`, open);
+			if (close === -1) unclosed.add(raw);
+		}
+		const end = html.indexOf('>', close === -1 ? open : close);
+		if (end === -1) return out + html.slice(open);
+		at = end + 1;
+	}
+	return out;
+}
+
+/** Strips HTML and shortens, so an nginx error page becomes a readable line. Reads at most MAX_READ characters. */
 export function plainText(text: string, max = 300): string {
-	const isHtml = /<\/?(html|head|body|h1|title|center)[\s>]/i.test(text);
-	let out = isHtml ? text.replace(/<(script|style)[\s\S]*?<\/\1>/gi, ' ').replace(/<[^>]+>/g, ' ') : text;
-	out = out.replace(/\s+/g, ' ').trim();
+	const start = text.slice(0, MAX_READ);
+	const isHtml = HTML.test(start);
+	let out = (isHtml ? stripTags(start) : start).replace(/\s+/g, ' ').trim();
 	if (isHtml) out = `HTML page: ${out}`;
 	return out.length > max ? `${out.slice(0, max)}...` : out;
-}
-
-function codeOf(err: APIError): string {
-	const body = err.error as Record<string, unknown> | undefined;
-	return [err.code, err.type, typeof body?.status === 'string' ? body.status : undefined]
-		.filter((v) => typeof v === 'string' && v.length > 0)
-		.join(' ');
 }
 
 function kindOfStatus(status: number, code: string, message: string): ErrorKind {
@@ -160,12 +244,14 @@ function kindOfStatus(status: number, code: string, message: string): ErrorKind 
 	if (status === 402) return 'quota_exhausted';
 	if (status === 429) return QUOTA.test(code) || /insufficient_quota|exceeded your current quota|billing/i.test(message) ? 'quota_exhausted' : 'rate_limited';
 	if (status === 401 || status === 403) return CONTENT_POLICY.test(code) ? 'content_policy' : 'auth';
-	if (status === 404) return MODEL_NOT_FOUND.test(text) || code.includes('not_found') ? 'model_not_found' : 'bad_request';
+	// A 404 that names no model is a wrong path (the Base URL): another candidate may still answer.
+	if (status === 404) return MODEL_NOT_FOUND.test(text) ? 'model_not_found' : 'endpoint_not_found';
 	if (status === 408) return 'timeout';
 	if (status === 413) return 'context_length';
 	if (status >= 500) return 'server';
 	if (status >= 400) {
 		if (CONTEXT_LENGTH.test(text)) return 'context_length';
+		if (/model_not_found|invalid_model/i.test(code)) return 'model_not_found';
 		if (CONTENT_POLICY.test(code) || /content policy|safety system|flagged/i.test(message)) return 'content_policy';
 		return 'bad_request';
 	}
@@ -179,10 +265,9 @@ export function classify(err: unknown): LlmError {
 	if (err instanceof APIConnectionTimeoutError) return timeoutError();
 	if (err instanceof APIConnectionError) return connectionError(err);
 	if (err instanceof APIError && err.status) {
-		const code = codeOf(err);
-		const message = providerText(err.error, err.message.replace(/^\d{3}\s*/, ''));
+		const { message, code } = readErrorBody(responseBody(err));
 		const kind = kindOfStatus(err.status, code, message);
-		return new LlmError(kind, message || `HTTP ${err.status}`, {
+		return new LlmError(kind, message || 'the response had no body', {
 			status: err.status,
 			code: code || undefined,
 			retryAfterMs: parseRetryAfter(err.headers as { get(name: string): string | null } | undefined),
@@ -195,6 +280,15 @@ export function classify(err: unknown): LlmError {
 	const { code } = rootCause(err);
 	if (code || /terminated|socket|ECONN|EPIPE|fetch failed/i.test((err as Error)?.message ?? '')) return connectionError(err);
 	return new LlmError('invalid_response', (err as Error)?.message ?? String(err));
+}
+
+/**
+ * The whole body of an error response. The SDK keeps only `body.error`, so the client (client.ts)
+ * also hands over the body it read; an APIError made elsewhere falls back to what the SDK kept.
+ */
+function responseBody(err: APIError): unknown {
+	if ('body' in err) return err.body;
+	return err.error !== undefined ? { error: err.error } : err.message.slice(0, MAX_READ).replace(/^\d{3}\s*/, '');
 }
 
 function timeoutError(): LlmError {
@@ -220,13 +314,32 @@ function connectionError(err: unknown): LlmError {
 	return new LlmError('connection', `Connection failed${cause.code ? ` (${cause.code})` : ''}: ${cause.message ?? 'no answer'}`, { code: cause.code });
 }
 
-/** Replaces every secret (and any Bearer token) in a text. Used on every message leaving the engine. */
+/**
+ * Replaces every secret (and any Bearer token) in a text, as given, as sent (trimmed) and
+ * URL-encoded (a server may echo a key from a query string), and removes user:password@ and
+ * query strings from every URL in it. Used on every message leaving the engine.
+ */
 export function redact(text: string, secrets: Array<string | undefined>): string {
 	let out = text;
 	for (const secret of secrets) {
-		if (secret && secret.length >= 4) out = out.split(secret).join('***');
+		const trimmed = secret?.trim() ?? '';
+		const encoded = encodeURIComponent(trimmed);
+		for (const form of new Set([secret ?? '', trimmed, encoded, encoded.replace(/%[0-9A-F]{2}/g, (hex) => hex.toLowerCase())])) {
+			if (form.length >= 4) out = out.split(form).join('***');
+		}
 	}
-	return out.replace(/Bearer\s+[A-Za-z0-9._~+/=-]{8,}/g, 'Bearer ***');
+	return out.replace(/Bearer\s+[A-Za-z0-9._~+/=-]{8,}/g, 'Bearer ***').replace(/\bhttps?:\/\/\S+/gi, (url) => shownUrl(url));
+}
+
+/** A URL as it may be shown: without user:password@, query string or fragment. Plain string work, so it also serves URLs that do not parse. */
+export function shownUrl(url: string): string {
+	const withoutQuery = url.split(/[?#]/, 1)[0];
+	const slashes = withoutQuery.indexOf('//');
+	const scheme = slashes === -1 ? 0 : slashes + 2;
+	const authorityEnd = withoutQuery.indexOf('/', scheme);
+	const authority = withoutQuery.slice(scheme, authorityEnd === -1 ? undefined : authorityEnd);
+	const at = authority.lastIndexOf('@');
+	return at === -1 ? withoutQuery : withoutQuery.slice(0, scheme) + withoutQuery.slice(scheme + at + 1);
 }
 
 /** A problem with what the user configured or sent (a field, a value): never retried, never falls back. */

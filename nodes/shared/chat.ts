@@ -5,11 +5,11 @@
  */
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { mapOrdered } from '../llm/concurrency';
-import { DEFAULTS, type CallSettings, type ChatResult } from '../llm/dispatch';
-import { InputError } from '../llm/errors';
+import { complete, DEFAULTS, type CallSettings, type Candidate, type ChatResult, type StreamDelta } from '../llm/dispatch';
+import { InputError, redact } from '../llm/errors';
 import { parseMessages, parseTools, simpleMessages, withImages, type ChatOptions, type ChatRequest, type ResponseFormat } from '../llm/request';
 import { checkSchema } from '../llm/structured';
-import { errorItemJson, toNodeError } from './n8n';
+import { describeError, errorItemJson, toNodeError } from './n8n';
 
 const DEFAULT_TIMEOUT_S = 600;
 const DEFAULT_CONCURRENCY = 4;
@@ -165,6 +165,14 @@ export const chatOptionsProperty: INodeProperties = {
 			default: 0,
 		},
 		{
+			displayName: 'Retries Before Fallback',
+			name: 'retriesBeforeFallback',
+			type: 'number',
+			typeOptions: { minValue: 0 },
+			default: 1,
+			description: 'When a fallback is waiting: extra tries of a provider and model after a server error, timeout, connection error or broken answer before the fallback is used. Rate limits and the last model keep Retries per Candidate.',
+		},
+		{
 			displayName: 'Retries per Candidate',
 			name: 'retries',
 			type: 'number',
@@ -230,6 +238,16 @@ export const chatOptionsProperty: INodeProperties = {
 	],
 };
 
+/**
+ * The options of a chat model sub-node: BYOK Chat's, less those that belong to the root node
+ * (items, images, raw output and tools come from the agent or chain).
+ */
+const ROOT_NODE_OPTIONS = ['concurrency', 'imageBinaryProperties', 'imageUrls', 'includeRaw', 'toolChoice', 'tools'];
+export const modelOptionsProperty: INodeProperties = {
+	...chatOptionsProperty,
+	options: chatOptionsProperty.options!.filter((o) => !ROOT_NODE_OPTIONS.includes((o as INodeProperties).name)),
+};
+
 /** The engine's settings from the node's options. */
 export function callSettings(options: IDataObject, signal?: AbortSignal): CallSettings {
 	return {
@@ -237,6 +255,7 @@ export function callSettings(options: IDataObject, signal?: AbortSignal): CallSe
 		signal,
 		includeRaw: options.includeRaw === true,
 		retries: options.retries as number | undefined,
+		retriesBeforeFallback: options.retriesBeforeFallback as number | undefined,
 		maxWaitMs: options.maxWait === undefined ? undefined : (options.maxWait as number) * 1000,
 		breaker: {
 			threshold: (options.breakerThreshold as number | undefined) ?? DEFAULTS.breaker.threshold,
@@ -254,28 +273,81 @@ export interface ItemResult {
 /**
  * The item loop: runs `task` per item with the node's Concurrency, keeps input order and
  * pairedItem, and turns a failure into an error item (continueOnFail) or the node's error.
- * `task` adds every key it uses to `secrets`, so no error can carry one.
+ * `task` adds every key it uses to `secrets`, so no error can carry one. Without
+ * continueOnFail the first failure stops the node: no further item is sent, and requests in
+ * flight are aborted through `signal` (a failed node's other answers would be thrown away,
+ * yet billed and counted against the key's limits).
  */
 export async function runItems(
 	ctx: IExecuteFunctions,
 	outputCount: number,
-	task: (itemIndex: number, secrets: Array<string | undefined>) => Promise<ItemResult>,
+	task: (itemIndex: number, secrets: Array<string | undefined>, signal: AbortSignal) => Promise<ItemResult>,
 ): Promise<INodeExecutionData[][]> {
 	const node = ctx.getNode();
 	const concurrency = (ctx.getNodeParameter('options.concurrency', 0, DEFAULT_CONCURRENCY) as number) || DEFAULT_CONCURRENCY;
-	const results = await mapOrdered(ctx.getInputData().length, concurrency, async (i): Promise<ItemResult> => {
+	const stop = new AbortController();
+	const cancel = ctx.getExecutionCancelSignal?.();
+	const signal = cancel ? AbortSignal.any([cancel, stop.signal]) : stop.signal;
+	let failure: Error | undefined;
+	const results = await mapOrdered(ctx.getInputData().length, concurrency, async (i): Promise<ItemResult | undefined> => {
+		if (failure) return undefined;
 		const secrets: Array<string | undefined> = [];
 		try {
-			return await task(i, secrets);
+			return await task(i, secrets, signal);
 		} catch (err) {
 			const error = toNodeError(node, err, i, ...secrets);
-			if (!ctx.continueOnFail()) throw error;
-			return { data: errorItemJson(error, err) };
+			if (ctx.continueOnFail()) return { data: errorItemJson(error, err) };
+			// The first failure is the node's error; the others are the aborts it caused.
+			if (!failure) {
+				failure = error;
+				stop.abort();
+			}
+			return undefined;
 		}
 	});
+	if (failure) throw failure;
 	const outputs: INodeExecutionData[][] = Array.from({ length: outputCount }, () => []);
-	results.forEach((result, i) => outputs[result.output ?? 0].push({ json: result.data, pairedItem: { item: i } }));
+	results.forEach((result, i) => outputs[result?.output ?? 0].push({ json: result?.data ?? {}, pairedItem: { item: i } }));
 	return outputs;
+}
+
+/**
+ * Answers one item through the engine. When the workflow streams its response (a Webhook or
+ * Chat Trigger set to stream), the answer's text also goes out through n8n's streaming API as
+ * it arrives: begin, items, then end or error. A JSON answer is only usable whole: not streamed.
+ */
+export async function answerItem(
+	ctx: IExecuteFunctions,
+	itemIndex: number,
+	request: ChatRequest,
+	candidates: Candidate[],
+	settings: CallSettings,
+	secrets: Array<string | undefined>,
+): Promise<ChatResult> {
+	const format = request.options.responseFormat?.type ?? 'text';
+	if (!ctx.isStreaming?.() || format !== 'text') return await complete(request, candidates, settings);
+	// Chunks go out one after another, in order, without holding up the answer.
+	let sending: Promise<void> = Promise.resolve();
+	let begun = false;
+	const send = (type: 'begin' | 'item' | 'end' | 'error', content?: string) => {
+		sending = sending.then(async () => await ctx.sendChunk(type, itemIndex, content)).catch(() => undefined);
+	};
+	const onDelta = (delta: StreamDelta) => {
+		if (!delta.text) return;
+		if (!begun) send('begin');
+		begun = true;
+		send('item', delta.text);
+	};
+	const answer = complete(request, candidates, { ...settings, onDelta });
+	answer.then(
+		() => begun && send('end'),
+		(err: unknown) => begun && send('error', redact(describeError(err), secrets)),
+	);
+	try {
+		return await answer;
+	} finally {
+		await sending;
+	}
 }
 
 /** Reads one item's prompt, images and options into an engine request. */
@@ -295,6 +367,17 @@ export async function readRequest(ctx: IExecuteFunctions, i: number, options: ID
 	}
 
 	const chatOptions: ChatOptions = {
+		...samplingOptions(options),
+		responseFormat,
+		tools: parseTools(options.tools),
+		toolChoice: options.toolChoice as ChatOptions['toolChoice'],
+	};
+	return { messages, options: chatOptions };
+}
+
+/** Temperature, max tokens, top P, penalties, seed and stop sequences from the node's options. */
+export function samplingOptions(options: IDataObject): ChatOptions {
+	return {
 		temperature: options.temperature as number | undefined,
 		maxTokens: options.maxTokens as number | undefined,
 		topP: options.topP as number | undefined,
@@ -302,11 +385,7 @@ export async function readRequest(ctx: IExecuteFunctions, i: number, options: ID
 		presencePenalty: options.presencePenalty as number | undefined,
 		seed: options.seed as number | undefined,
 		stop: readStop(options.stop),
-		responseFormat,
-		tools: parseTools(options.tools),
-		toolChoice: options.toolChoice as ChatOptions['toolChoice'],
 	};
-	return { messages, options: chatOptions };
 }
 
 function readStop(value: unknown): string[] | undefined {
@@ -329,9 +408,21 @@ function list(value: unknown): string[] {
 	return value.split(/[\n,]/).map((v) => v.trim()).filter(Boolean);
 }
 
+/** Image URLs, comma- or newline-separated, or an array. */
+function urlList(value: unknown): string[] {
+	const urls: string[] = [];
+	for (const piece of list(value)) {
+		const last = urls[urls.length - 1];
+		// A data URL's own comma (data:image/png;base64,...) joins its header back to its data.
+		if (last && /^data:[^,]*$/i.test(last)) urls[urls.length - 1] = `${last},${piece}`;
+		else urls.push(piece);
+	}
+	return urls;
+}
+
 /** Image URLs plus binary images as data URLs. */
 async function readImages(ctx: IExecuteFunctions, i: number, options: IDataObject): Promise<string[]> {
-	const urls = list(options.imageUrls);
+	const urls = urlList(options.imageUrls);
 	for (const url of urls) {
 		if (!/^(https?:|data:image\/)/i.test(url)) {
 			throw new InputError('imageUrls', `Image URL "${url.slice(0, 80)}" must start with http://, https:// or data:image/.`);
@@ -360,6 +451,7 @@ export function resultJson(result: ChatResult): IDataObject {
 	json.finishReason = result.finishReason;
 	json.provider = result.provider;
 	json.model = result.model;
+	json.fallbackUsed = result.candidateIndex > 0;
 	json.usage = result.usage as IDataObject;
 	json.latencyMs = result.latencyMs;
 	json.attempts = result.attempts as unknown as IDataObject[];

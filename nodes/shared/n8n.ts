@@ -16,13 +16,16 @@ import {
 	type INodeCredentialTestResult,
 	type INodeListSearchResult,
 	type INodeProperties,
+	type ISupplyDataFunctions,
 	type JsonObject,
 	type NodeParameterValue,
 } from 'n8n-workflow';
-import { getProvider, PROVIDERS } from '../llm/catalog';
+import { getProvider, PROVIDERS, type ProviderInfo } from '../llm/catalog';
 import { connectionFromCredential, listModels, type Connection } from '../llm/client';
 import type { Candidate } from '../llm/dispatch';
 import { InputError, LlmError, redact } from '../llm/errors';
+
+const providerOptions = PROVIDERS.map((p) => ({ name: p.name, value: p.id, description: p.defaultBaseUrl || 'Any OpenAI-compatible URL' }));
 
 /**
  * One multi-select for every provider the node may call, because n8n shows a credential only
@@ -35,9 +38,23 @@ export const providersProperty: INodeProperties = {
 	type: 'multiOptions',
 	noDataExpression: true,
 	required: true,
-	options: PROVIDERS.map((p) => ({ name: p.name, value: p.id, description: p.defaultBaseUrl || 'Any OpenAI-compatible URL' })),
+	options: providerOptions,
 	default: ['openai'],
 	description: 'The first provider answers; add more to use them in Fallbacks. Each one\'s credential (your key, base URL and limits) appears below.',
+};
+
+/**
+ * One provider, for a node that is one candidate (BYOK Chat Model: fallbacks are further
+ * sub-nodes). The editor shows it through the credential picker (see singleProviderCredentials).
+ */
+export const providerProperty: INodeProperties = {
+	displayName: 'Provider',
+	name: 'provider',
+	type: 'options',
+	noDataExpression: true,
+	options: providerOptions,
+	default: 'openai',
+	description: 'Who answers: set by the credential you pick (your key, base URL and limits)',
 };
 
 export const modelProperty: INodeProperties = {
@@ -63,19 +80,28 @@ export const modelProperty: INodeProperties = {
 	],
 };
 
+function credentialOf(providerId: string, displayOptions: INodeCredentialDescription['displayOptions']): INodeCredentialDescription {
+	return { name: getProvider(providerId).credentialType, required: true, testedBy: 'byokCredentialTest', displayOptions };
+}
+
 /**
- * Each provider's credential shows while that provider is selected. Written as "hide unless
- * selected" rather than "show when selected": n8n's editor takes a parameter that every
+ * With the Providers multi-select, each selected provider's credential shows. Written as "hide
+ * unless selected" rather than "show when selected": n8n's editor takes a parameter that every
  * credential's `show` depends on for the node's authentication field, and would then hide
  * Providers (and what it depends on) behind a single credential picker.
  */
-export const providerCredentials: INodeCredentialDescription[] = PROVIDERS.map((p) => ({
-	name: p.credentialType,
-	required: true,
-	testedBy: 'byokCredentialTest',
+export const providerCredentials: INodeCredentialDescription[] = PROVIDERS.map((p) =>
 	// n8n evaluates `_cnd` conditions for credentials too; its type only lists plain values.
-	displayOptions: { hide: { providers: [{ _cnd: { not: p.id } }] as unknown as NodeParameterValue[] } },
-}));
+	credentialOf(p.id, { hide: { providers: [{ _cnd: { not: p.id } }] as unknown as NodeParameterValue[] } }),
+);
+
+/**
+ * With a single Provider, exactly that authentication-field behaviour is what we want (checked in
+ * n8n 2.41.1's editor): Provider is not shown as a field; the one "Credential" picker lists every
+ * BYOK credential with its provider beside its name, picking one sets Provider, and "Create new
+ * credential" opens the dialog with a provider selector. The credential is the provider.
+ */
+export const singleProviderCredentials: INodeCredentialDescription[] = PROVIDERS.map((p) => credentialOf(p.id, { show: { provider: [p.id] } }));
 
 /** The selected providers, first = primary. */
 export function selectedProviders(ctx: IExecuteFunctions | ILoadOptionsFunctions, itemIndex?: number): string[] {
@@ -83,6 +109,12 @@ export function selectedProviders(ctx: IExecuteFunctions | ILoadOptionsFunctions
 	const ids = (Array.isArray(raw) ? raw : [raw]).map(String).filter(Boolean);
 	if (ids.length === 0) throw new InputError('providers', 'No provider is selected. Pick the provider that should answer under Providers.');
 	return ids;
+}
+
+/** The provider whose model list the editor shows: a node's single Provider, else the first of its Providers. */
+function listedProvider(ctx: ILoadOptionsFunctions): string {
+	const single = ctx.getNodeParameter('provider', '') as string;
+	return single || selectedProviders(ctx)[0];
 }
 
 export const fallbacksProperty: INodeProperties = {
@@ -119,13 +151,19 @@ export const fallbacksProperty: INodeProperties = {
 	],
 };
 
-/** Loads the node's credential for a provider as an engine connection. */
-export async function connectionFor(ctx: IExecuteFunctions | ILoadOptionsFunctions, providerId: string, itemIndex = 0): Promise<Connection> {
-	const provider = getProvider(providerId);
-	const data = (await (ctx as IExecuteFunctions).getCredentials(provider.credentialType, itemIndex)) as IDataObject;
+/** The id and name of the node's credential for a provider: what limits and breakers are keyed by, and messages name. */
+function credentialRef(ctx: IExecuteFunctions | ISupplyDataFunctions | ILoadOptionsFunctions, provider: ProviderInfo): { id: string; label: string } {
 	const node = ctx.getNode();
 	const ref = node.credentials?.[provider.credentialType];
-	return connectionFromCredential(providerId, data, String(ref?.id ?? `${node.id}:${provider.credentialType}`), ref?.name ?? provider.name);
+	return { id: String(ref?.id ?? `${node.id}:${provider.credentialType}`), label: ref?.name ?? provider.name };
+}
+
+/** Loads the node's credential for a provider as an engine connection. */
+export async function connectionFor(ctx: IExecuteFunctions | ISupplyDataFunctions | ILoadOptionsFunctions, providerId: string, itemIndex = 0): Promise<Connection> {
+	const provider = getProvider(providerId);
+	const data = (await (ctx as IExecuteFunctions).getCredentials(provider.credentialType, itemIndex)) as IDataObject;
+	const { id, label } = credentialRef(ctx, provider);
+	return connectionFromCredential(providerId, data, id, label);
 }
 
 /** A provider + model the node may call, as the user wrote it; `where` names it in errors. */
@@ -139,11 +177,13 @@ export interface CandidateEntry {
 /**
  * Turns entries into engine candidates, each with its provider's connection (loaded once).
  * A provider that is not selected under Providers is a clear input error: its credential
- * cannot be chosen otherwise.
+ * cannot be chosen otherwise. A credential that is there but broken (say, a Base URL that is
+ * not a URL) makes its candidate unusable, not the item: the engine skips it with an attempt
+ * saying why, so a healthy primary still answers.
  */
 export async function toCandidates(ctx: IExecuteFunctions, itemIndex: number, entries: CandidateEntry[]): Promise<Candidate[]> {
 	const providers = selectedProviders(ctx, itemIndex);
-	const connections = new Map<string, Connection>();
+	const byProvider = new Map<string, Candidate>();
 	const candidates: Candidate[] = [];
 	for (const entry of entries) {
 		const provider = getProvider(entry.provider);
@@ -152,15 +192,32 @@ export async function toCandidates(ctx: IExecuteFunctions, itemIndex: number, en
 		if (!providers.includes(provider.id)) {
 			throw new InputError(entry.field, `${entry.where} uses ${provider.name}, which is not selected under Providers. Add it there and choose its credential.`);
 		}
-		let connection = connections.get(provider.id);
-		if (!connection) connections.set(provider.id, (connection = await connectionFor(ctx, provider.id, itemIndex)));
-		candidates.push({ connection, model });
+		let candidate = byProvider.get(provider.id);
+		if (!candidate) byProvider.set(provider.id, (candidate = await candidateFor(ctx, provider.id, model, itemIndex)));
+		candidates.push({ ...candidate, model });
 	}
 	return candidates;
 }
 
+/**
+ * The node's credential for a provider with a model, as an engine candidate. A broken credential
+ * (say, a Base URL that is not a URL) gives an unusable candidate that names it and holds
+ * nothing of it.
+ */
+export async function candidateFor(ctx: IExecuteFunctions | ISupplyDataFunctions, providerId: string, model: string, itemIndex: number): Promise<Candidate> {
+	const connection = await connectionFor(ctx, providerId, itemIndex).catch((err: unknown) => {
+		if (err instanceof InputError) return err;
+		throw err;
+	});
+	if (!(connection instanceof InputError)) return { connection, model };
+	const provider = getProvider(providerId);
+	const { id, label } = credentialRef(ctx, provider);
+	return { connection: { provider, baseUrl: '', headers: {}, secrets: [], credentialId: id, label, limits: {} }, model, unusable: connection };
+}
+
 /** BYOK Chat's candidates for one item: the first provider with the chosen model, then the fallbacks. */
 export async function candidatesFor(ctx: IExecuteFunctions, itemIndex: number, primaryModel: string): Promise<Candidate[]> {
+	if (!primaryModel) throw new InputError('model', 'No model is selected. Pick one from the list or enter its ID.');
 	const [primary] = selectedProviders(ctx, itemIndex);
 	const fallbacks = (ctx.getNodeParameter('fallbacks.fallback', itemIndex, []) as Array<{ provider: string; model: string }>) ?? [];
 	return await toCandidates(ctx, itemIndex, [
@@ -171,7 +228,7 @@ export async function candidatesFor(ctx: IExecuteFunctions, itemIndex: number, p
 
 /** The model list for the node's provider, filtered by what the user typed. No name filtering otherwise. */
 export async function searchModels(this: ILoadOptionsFunctions, filter?: string): Promise<INodeListSearchResult> {
-	const [providerId] = selectedProviders(this);
+	const providerId = listedProvider(this);
 	let connection: Connection | undefined;
 	try {
 		connection = await connectionFor(this, providerId);
@@ -180,7 +237,7 @@ export async function searchModels(this: ILoadOptionsFunctions, filter?: string)
 		const results = ids.filter((id) => !needle || id.toLowerCase().includes(needle)).map((id) => ({ name: id, value: id }));
 		return { results };
 	} catch (err) {
-		throw toNodeError(this.getNode(), err, undefined, connection?.apiKey);
+		throw toNodeError(this.getNode(), err, undefined, ...(connection?.secrets ?? []));
 	}
 }
 
@@ -192,11 +249,13 @@ export async function byokCredentialTest(
 	const provider = PROVIDERS.find((p) => p.credentialType === credential.type);
 	if (!provider) return { status: 'Error', message: `Unknown credential type ${credential.type}` };
 	const data = (credential.data ?? {}) as IDataObject;
+	let connection: Connection | undefined;
 	try {
-		const ids = await listModels(connectionFromCredential(provider.id, data), 20_000);
+		connection = connectionFromCredential(provider.id, data);
+		const ids = await listModels(connection, 20_000);
 		return { status: 'OK', message: `Connection successful: ${ids.length} model${ids.length === 1 ? '' : 's'} available` };
 	} catch (err) {
-		return { status: 'Error', message: redact(describeError(err), [String(data.apiKey ?? '')]) };
+		return { status: 'Error', message: redact(describeError(err), connection?.secrets ?? [String(data.apiKey ?? '')]) };
 	}
 }
 
@@ -211,26 +270,33 @@ function attemptsSummary(err: LlmError): string {
 	return ` Attempts: ${err.attempts.map((a) => `${a.provider}/${a.model} -> ${a.outcome}${a.status ? ` ${a.status}` : ''}`).join(', ')}.`;
 }
 
-/** The one place engine errors become n8n errors. Messages are redacted of the key. */
+/** The one place engine errors become n8n errors. Messages are redacted of every secret. */
 export function toNodeError(node: INode, err: unknown, itemIndex: number | undefined, ...secrets: Array<string | undefined>) {
 	if (err instanceof NodeApiError || err instanceof NodeOperationError) return err;
+	const message = redact(describeError(err), secrets);
+	let error: NodeApiError | NodeOperationError;
 	if (err instanceof InputError) {
-		return new NodeOperationError(node, redact(err.message, secrets), {
+		error = new NodeOperationError(node, message, {
 			itemIndex,
 			description: `Check the "${err.field}" field${itemIndex === undefined ? '' : ` for item ${itemIndex}`}.`,
 		});
-	}
-	if (err instanceof LlmError) {
-		const message = redact(`${describeError(err)}`, secrets);
+	} else if (err instanceof LlmError) {
 		const response: JsonObject = { message, kind: err.kind, ...(err.status ? { status: err.status } : {}) };
-		return new NodeApiError(node, response, {
+		error = new NodeApiError(node, response, {
 			message,
 			description: redact(`${err.hint}${attemptsSummary(err)}`, secrets),
 			httpCode: err.status ? String(err.status) : undefined,
 			itemIndex,
 		});
+	} else {
+		error = new NodeOperationError(node, message, { itemIndex });
 	}
-	return new NodeOperationError(node, redact(describeError(err), secrets), { itemIndex });
+	// n8n's errors replace any message containing a Node error code (ECONNREFUSED, ENOTFOUND,
+	// ECONNRESET...) with a generic sentence ("The service refused the connection - perhaps it is
+	// offline") and keep the original only in `messages`, which continue-on-fail items do not carry.
+	// Ours already say what failed and where (host and port): put them back.
+	error.message = message;
+	return error;
 }
 
 /** The JSON of an error item under "Continue On Fail": what failed and why, never the key. */
