@@ -571,7 +571,7 @@ async function main() {
 		t.check('no n8n process left running', liveGroups.size === 0, [...liveGroups].join(', '));
 	}
 
-	const timingText = [['pack + install', timings.install], ['server ready', timings.serverReady], ['execute', timings.execute], ['agent and chains', timings.agent], ['browser e2e', timings.browser], ['queue mode', timings.queue]]
+	const timingText = [['pack + install', timings.install], ['server ready', timings.serverReady], ['execute', timings.execute], ['agent and chains', timings.agent], ['browser e2e', timings.browser], ['queue mode', timings.queue], ['queue mode under Redis trouble', timings.queueTrouble]]
 		.filter(([, ms]) => ms !== undefined)
 		.map(([name, ms]) => `${name} ${seconds(ms)}`)
 		.join(', ');
