@@ -29,6 +29,8 @@ export interface KeyLimits {
 	requestsPerMinute?: number;
 	requestsPerDay?: number;
 	maxConcurrent?: number;
+	/** How starts under Requests per Minute are spread (limiter.ts); undefined = burst. */
+	pacing?: 'burst' | 'smoothed';
 }
 
 function positive(value: unknown): number | undefined {
@@ -89,6 +91,7 @@ export function connectionFromCredential(
 			requestsPerMinute: positive(data.requestsPerMinute),
 			requestsPerDay: positive(data.requestsPerDay),
 			maxConcurrent: positive(data.maxConcurrent),
+			pacing: data.pacing === 'smoothed' ? 'smoothed' : undefined,
 		},
 	};
 }

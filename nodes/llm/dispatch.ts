@@ -229,6 +229,12 @@ export async function complete(request: ChatRequest, candidates: Candidate[], se
 
 	const skip = (candidate: Candidate, outcome: Attempt['outcome'], reason: string) =>
 		attempts.push({ provider: candidate.connection.provider.id, model: candidate.model, outcome, skipped: true, reason, waitedMs: 0, durationMs: 0 });
+	const skipOpen = (candidate: Candidate) => {
+		skip(candidate, 'breaker_open', 'Paused by its circuit breaker after repeated failures.');
+		skipError = new LlmError('breaker_open', `${candidate.connection.provider.name} ${candidate.model} failed repeatedly and is paused for a cooldown.`);
+	};
+	// A probe holds its breaker's claim as long as it may run: its calls (a JSON repair makes two) up to the timeout each.
+	const probeHoldMs = 2 * settings.timeoutMs + 1000;
 
 	candidates: for (const [index, candidate] of candidates.entries()) {
 		const { provider } = candidate.connection;
@@ -242,9 +248,9 @@ export async function complete(request: ChatRequest, candidates: Candidate[], se
 			skip(candidate, 'context_length', 'The same provider and model already said this input is too long.');
 			continue;
 		}
-		if (!(await breakers.allow(key))) {
-			skip(candidate, 'breaker_open', 'Paused by its circuit breaker after repeated failures.');
-			skipError = new LlmError('breaker_open', `${provider.name} ${candidate.model} failed repeatedly and is paused for a cooldown.`);
+		let pass = await breakers.allow(key, probeHoldMs);
+		if (!pass) {
+			skipOpen(candidate);
 			continue;
 		}
 		const isLast = index === candidates.length - 1;
@@ -268,7 +274,7 @@ export async function complete(request: ChatRequest, candidates: Candidate[], se
 		for (let retry = 0; ; retry++) {
 			try {
 				const reply = await callCandidate(candidate, request, settings, newAttempt);
-				await breakers.succeeded(key);
+				await breakers.succeeded(key, pass);
 				return {
 					text: reply.answer.text,
 					json: reply.json,
@@ -287,7 +293,7 @@ export async function complete(request: ChatRequest, candidates: Candidate[], se
 				const error = classify(err);
 				callError = error;
 				if (error.kind === 'context_length') tooSmall.add(key);
-				await breakers.failed(key, error.kind, breakerSettings);
+				await breakers.failed(key, pass, error.kind, breakerSettings);
 				if (error.action === 'fail') break candidates;
 				const allowed = isLast || !QUICK_TO_FALL_BACK.has(error.kind) ? retries : retriesBeforeFallback;
 				if (error.action !== 'retry' || retry >= allowed || (await breakers.isOpen(key))) continue candidates;
@@ -297,6 +303,12 @@ export async function complete(request: ChatRequest, candidates: Candidate[], se
 					throw cancelled();
 				});
 				waitedMs = wait;
+				// The breaker may have opened while this request waited.
+				pass = await breakers.allow(key, probeHoldMs);
+				if (!pass) {
+					skipOpen(candidate);
+					continue candidates;
+				}
 			}
 		}
 	}

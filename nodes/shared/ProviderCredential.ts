@@ -69,6 +69,25 @@ export abstract class ProviderCredential implements ICredentialType {
 			limit('requestsPerMinute', 'Requests per Minute', 'Most requests this key may send in any 60-second window.'),
 			limit('requestsPerDay', 'Requests per Day', 'Most requests this key may send per day.'),
 			limit('maxConcurrent', 'Max Concurrent Requests', 'Most requests this key may have in flight at once.'),
+			{
+				displayName: 'Pacing',
+				name: 'pacing',
+				type: 'options',
+				options: [
+					{
+						name: 'Burst up to the Limit',
+						value: 'burst',
+						description: 'Each request starts as soon as the last 60 seconds allow: up to Requests per Minute at once, the most throughput the limit permits',
+					},
+					{
+						name: 'Smoothed',
+						value: 'smoothed',
+						description: 'Starts are spread evenly, one every 60 / Requests per Minute seconds, for providers that enforce the limit per second',
+					},
+				],
+				default: 'burst',
+				description: 'How requests under Requests per Minute are spread. Either way no 60-second window ever holds more than the limit.',
+			},
 		];
 	}
 }

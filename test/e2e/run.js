@@ -168,7 +168,7 @@ async function packPackage(destDir) {
 
 /**
  * Installs the tarball the way n8n installs community packages: into <user folder>/.n8n/nodes.
- * The n8n-workflow peer is left out (n8n provides it); openai, zod and bottleneck come from the
+ * The n8n-workflow peer is left out (n8n provides it); openai, zod and ioredis come from the
  * npm cache or registry. Scripts are skipped; the package has none that matter at runtime.
  */
 async function installPackage(userFolder, tarball) {
@@ -577,7 +577,7 @@ async function main() {
 		t.check('no n8n process left running', liveGroups.size === 0, [...liveGroups].join(', '));
 	}
 
-	const timingText = [['pack + install', timings.install], ['server ready', timings.serverReady], ['execute', timings.execute], ['agent and chains', timings.agent], ['browser e2e', timings.browser], ['queue mode', timings.queue]]
+	const timingText = [['pack + install', timings.install], ['server ready', timings.serverReady], ['execute', timings.execute], ['agent and chains', timings.agent], ['browser e2e', timings.browser], ['queue mode', timings.queue], ['queue mode under Redis trouble', timings.queueTrouble]]
 		.filter(([, ms]) => ms !== undefined)
 		.map(([name, ms]) => `${name} ${seconds(ms)}`)
 		.join(', ');
