@@ -14,7 +14,7 @@ export interface BreakerSettings {
 }
 
 /** Failures that say nothing about the provider's health: the request itself was at fault. */
-const NOT_COUNTED: ReadonlySet<ErrorKind> = new Set(['bad_request', 'context_length', 'content_policy', 'invalid_output', 'cut_off', 'cancelled', 'daily_limit', 'limits_unavailable']);
+const NOT_COUNTED: ReadonlySet<ErrorKind> = new Set(['bad_request', 'context_length', 'content_policy', 'invalid_output', 'cut_off', 'cancelled', 'daily_limit', 'budget_exhausted', 'invalid_credential', 'limits_unavailable']);
 
 interface State {
 	failures: number;
