@@ -118,7 +118,7 @@ function periodUsage(usage: KeyUsage, period: Period, key: string): PeriodUsage 
 	return (periods[key] ??= { ...emptyTotals(), models: {} });
 }
 
-const usedOf = (totals: Totals, unit: Unit) => (unit === 'usd' ? totals.costUsd : totals.inputTokens + totals.outputTokens);
+const usedOf = (totals: Totals, unit: Unit) => (unit === 'usd' ? roundUsd(totals.costUsd) : totals.inputTokens + totals.outputTokens);
 
 export interface Gauge {
 	used: number;
@@ -136,7 +136,7 @@ export function budgetStatus(usage: KeyUsage, budgets: Budgets, now: number): Bu
 		const limit = budgets[b.key];
 		if (!limit) continue;
 		const periodOf = (status[b.period] ??= { resetsAt: new Date(periods[b.period].endsAt).toISOString() });
-		const used = b.unit === 'usd' ? roundUsd(usedOf(periodUsage(usage, b.period, periods[b.period].key), 'usd')) : usedOf(periodUsage(usage, b.period, periods[b.period].key), 'tokens');
+		const used = usedOf(periodUsage(usage, b.period, periods[b.period].key), b.unit);
 		periodOf[b.unit] = { used, limit, percent: Math.round((used / limit) * 1000) / 10 };
 	}
 	return status;
@@ -362,7 +362,7 @@ export async function admit(key: SpendingKey, model: string, body: Record<string
 			const { budget, used, endsAt } = outcome;
 			throw new LlmError(
 				'budget_exhausted',
-				`The key "${key.label}" reached its ${PERIOD_NAME[budget.period]} budget of ${amountText(budget.unit, budgets[budget.key]!)} (${amountText(budget.unit, budget.unit === 'usd' ? roundUsd(used) : used)} used); it resets at ${new Date(endsAt).toISOString()}.`,
+				`The key "${key.label}" reached its ${PERIOD_NAME[budget.period]} budget of ${amountText(budget.unit, budgets[budget.key]!)} (${amountText(budget.unit, used)} used); it resets at ${new Date(endsAt).toISOString()}.`,
 			);
 		}
 		// What is left is held by requests in flight: wait until one of them ends.
