@@ -24,6 +24,7 @@ import {
 } from 'n8n-workflow';
 import { ByokAutoRouter } from '../../nodes/ByokAutoRouter/ByokAutoRouter.node';
 import { ByokChat } from '../../nodes/ByokChat/ByokChat.node';
+import { ByokUsage } from '../../nodes/ByokUsage/ByokUsage.node';
 
 /** A start node that emits the items in its `items` parameter (json and optional binary). */
 class TestItems implements INodeType {
@@ -49,6 +50,7 @@ class TestItems implements INodeType {
 const types: Record<string, INodeType> = {
 	'n8n-nodes-byok.byokChat': new ByokChat(),
 	'n8n-nodes-byok.byokAutoRouter': new ByokAutoRouter(),
+	'n8n-nodes-byok.byokUsage': new ByokUsage(),
 	'test.items': new TestItems(),
 };
 
