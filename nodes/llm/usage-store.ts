@@ -22,7 +22,7 @@
  * caller decides what that means.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import Redis from 'ioredis';
@@ -282,12 +282,11 @@ export class FileUsageStore extends BatchingStore {
 
 	/** Runs `work` holding the lock file. */
 	private async locked<T>(work: () => Promise<T>): Promise<T> {
-		const token = randomBytes(8).toString('hex');
+		const token = randomBytes(6).toString('hex');
 		const giveUpAt = performance.now() + LOCK_WAIT_MS;
 		for (;;) {
 			try {
-				const handle = await open(this.lockPath, 'wx', 0o600);
-				await handle.writeFile(token).finally(() => handle.close());
+				await writeFile(this.lockPath, token, { flag: 'wx', mode: 0o600 });
 				break;
 			} catch (err) {
 				const code = (err as { code?: string }).code;
@@ -304,8 +303,7 @@ export class FileUsageStore extends BatchingStore {
 		try {
 			return await work();
 		} finally {
-			// Only our own lock: one that was taken from us as stale belongs to someone else now.
-			if ((await this.lockHolder()) === token) await unlink(this.lockPath).catch(() => undefined);
+			await unlink(this.lockPath).catch(() => undefined);
 		}
 	}
 
