@@ -556,6 +556,8 @@ async function main() {
 		await headlessRunPhase(context);
 		// Phase 2b: every example workflow, imported and run headlessly.
 		await require('./examples.js').examplesPhase(context);
+		// Phase 2c: counts (Requests per Day, usage, budgets) survive a restart of n8n without Redis.
+		await require('./restart.js').restartPhase(context);
 		// Phase 3: the same path in n8n's editor, in a real browser (own n8n, fresh database).
 		await require('./browser.js').browserPhase(context);
 		// Phase 4: queue mode, main + 2 workers sharing one key's limits through Redis.
@@ -568,7 +570,7 @@ async function main() {
 		t.check('no n8n process left running', liveGroups.size === 0, [...liveGroups].join(', '));
 	}
 
-	const timingText = [['pack + install', timings.install], ['server ready', timings.serverReady], ['execute', timings.execute], ['browser e2e', timings.browser], ['queue mode', timings.queue]]
+	const timingText = [['pack + install', timings.install], ['server ready', timings.serverReady], ['execute', timings.execute], ['restart', timings.restart], ['browser e2e', timings.browser], ['queue mode', timings.queue]]
 		.filter(([, ms]) => ms !== undefined)
 		.map(([name, ms]) => `${name} ${seconds(ms)}`)
 		.join(', ');
