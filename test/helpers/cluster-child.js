@@ -29,6 +29,7 @@ const { connectionFromCredential } = require(path.join(engine, 'client'));
 const { complete } = require(path.join(engine, 'dispatch'));
 const { limiters } = require(path.join(engine, 'limiter'));
 const { sharedRedis } = require(path.join(engine, 'redis'));
+const { usageStore } = require(path.join(engine, 'usage-store'));
 
 const request = { messages: [{ role: 'user', content: 'hi' }], options: {} };
 const outcome = (a) => `${a.provider}/${a.model}:${a.outcome}${a.status ? `:${a.status}` : ''}`;
@@ -77,6 +78,7 @@ async function main() {
 	await new Promise((resolve) => process.once('disconnect', resolve));
 	process.off('message', keepAlive);
 	await sharedRedis()?.close();
+	await usageStore().close();
 	limiters.clear();
 }
 
