@@ -12,6 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readSpendSettings } from '../nodes/llm/budgets';
 import { getProvider } from '../nodes/llm/catalog';
+import { connectionFromCredential } from '../nodes/llm/client';
+import { complete } from '../nodes/llm/dispatch';
+import type { LlmError } from '../nodes/llm/errors';
 import { FileUsageStore, usageClock, useUsageStore } from '../nodes/llm/usage-store';
 import { byokCredentialTest } from '../nodes/shared/n8n';
 import { startFakeProvider } from './fake-provider';
@@ -153,6 +156,21 @@ describe('a spent budget is treated like a spent daily limit', () => {
 		expect(item).toMatchObject({ errorKind: 'invalid_credential' });
 		expect(item.error).toMatch(/The key "Test budget-key" has a budget in USD, but what "m" costs is not known.*set Input and Output Price on the credential/);
 		expect(fake.chatRequests).toHaveLength(0);
+	});
+});
+
+describe('what counts', () => {
+	test('a stream that breaks off after tokens were passed on is counted (its tokens estimated from the text); a failed call is not', async () => {
+		const connection = connectionFromCredential('custom', { apiKey: KEY, baseUrl: fake.baseUrl, dailyBudgetTokens: 10_000 }, 'budget-key', 'Stream key');
+		const call = () => complete({ messages: [{ role: 'user', content: 'a long answer please' }], options: {} }, [{ connection, model: 'm' }], { timeoutMs: 10_000, retries: 0, onDelta: () => undefined });
+		fake.enqueue({ status: 500, body: { error: { message: 'down' } } });
+		expect(await call().catch((e: LlmError) => e.kind)).toBe('server');
+		expect((await today())?.requests ?? 0).toBe(0);
+		fake.enqueue({ streamBreakAfter: 3, streamDelayMs: 30 });
+		const error = (await call().catch((e: unknown) => e)) as LlmError;
+		expect(error.kind).toBe('stream_interrupted');
+		expect(error.attempts[0]).toMatchObject({ outcome: 'stream_interrupted', costUsd: null });
+		expect(await today()).toMatchObject({ requests: 1, estimated: 1, inputTokens: 10, outputTokens: 2 });
 	});
 });
 

@@ -17,7 +17,7 @@
 import type OpenAI from 'openai';
 import { addUsage, answerOf, StreamedAnswer, type Answer, type StreamDelta, type ToolCall, type Usage } from './answer';
 import { breakers, type BreakerSettings } from './breaker';
-import { admit, type BudgetWarning, type Charge } from './budgets';
+import { admit, type BudgetWarning, type Charge, type Ticket } from './budgets';
 import { clientFor, type Connection } from './client';
 import { classify, InputError, LlmError, redact, type Attempt } from './errors';
 import { limiters } from './limiter';
@@ -97,43 +97,39 @@ async function send(candidate: Candidate, body: Record<string, unknown>, setting
 	const limiter = limiters.get(connection.credentialId, connection.label, connection.limits);
 	const options = { signal, timeout: settings.timeoutMs + 1000 };
 	const client = clientFor(connection);
-	const streamed = new StreamedAnswer();
+	// Outside the task: a stream that breaks off after tokens were passed on is billed for them.
+	const answer = new StreamedAnswer();
+	let ticket: Ticket | undefined;
 	try {
-		const ticket = await admit(connection, candidate.model, body, { signal, timeoutMs: settings.timeoutMs, onWarning: settings.onBudgetWarning });
-		let reply: { answer: Answer; raw?: unknown };
-		try {
-			reply = await limiter.schedule(async () => {
-				timing.sentAt = performance.now();
-				if (!settings.onDelta) {
-					const raw: unknown = await client.chat.completions.create(body as unknown as OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming, options);
-					return { answer: answerOf(raw), raw };
+		ticket = await admit(connection, candidate.model, body, { signal, timeoutMs: settings.timeoutMs, onWarning: settings.onBudgetWarning });
+		const reply = await limiter.schedule(async () => {
+			timing.sentAt = performance.now();
+			if (!settings.onDelta) {
+				const raw: unknown = await client.chat.completions.create(body as unknown as OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming, options);
+				return { answer: answerOf(raw), raw };
+			}
+			const stream = await client.chat.completions.create(
+				{ ...body, stream: true, stream_options: { include_usage: true } } as unknown as OpenAI.Chat.Completions.ChatCompletionCreateParamsStreaming,
+				options,
+			);
+			for await (const chunk of stream) {
+				const delta = answer.add(chunk);
+				if (delta) {
+					timing.streamed = true;
+					settings.onDelta?.(delta);
 				}
-				const stream = await client.chat.completions.create(
-					{ ...body, stream: true, stream_options: { include_usage: true } } as unknown as OpenAI.Chat.Completions.ChatCompletionCreateParamsStreaming,
-					options,
-				);
-				for await (const chunk of stream) {
-					const delta = streamed.add(chunk);
-					if (delta) {
-						timing.streamed = true;
-						settings.onDelta?.(delta);
-					}
-				}
-				const result = streamed.result();
-				if (streamed.chunks === 0) throw new LlmError('invalid_response', 'The provider sent no stream events (does it support streaming?).');
-				// Every compatible server ends a stream with a finish reason; without one it was cut short.
-				if (result.finishReason === null) throw new LlmError('connection', 'The stream ended before the answer was finished.');
-				return { answer: result };
-			}, signal);
-		} catch (err) {
-			// A stream that broke off after tokens were passed on was billed for them.
-			if (timing.streamed) timing.charge = await ticket.settle(streamed.result());
-			else ticket.release();
-			throw err;
-		}
+			}
+			const result = answer.result();
+			if (answer.chunks === 0) throw new LlmError('invalid_response', 'The provider sent no stream events (does it support streaming?).');
+			// Every compatible server ends a stream with a finish reason; without one it was cut short.
+			if (result.finishReason === null) throw new LlmError('connection', 'The stream ended before the answer was finished.');
+			return { answer: result };
+		}, signal);
 		timing.charge = await ticket.settle(reply.answer);
 		return reply;
 	} catch (err) {
+		if (timing.streamed) timing.charge = await ticket?.settle(answer.result());
+		else ticket?.release();
 		if (settings.signal?.aborted) throw cancelled();
 		const error = deadline.aborted
 			? new LlmError('timeout', `No answer within ${Math.round(settings.timeoutMs / 1000)} s${timing.sentAt === undefined ? " (it was still waiting for a slot under the key's rate limits or budget)" : ''}.`)

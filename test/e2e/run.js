@@ -534,6 +534,23 @@ async function headlessRunPhase({ n8n, scratch, fake, t, timings }) {
 	t.check('the API key appears nowhere in the fallback execute output', !(fb.stdout + fb.stderr).includes(GOOD_KEY));
 }
 
+/** Runs one phase on its own (`node test/e2e/<phase>.js`): packs dist/ as it is, with a fake provider of its own. */
+async function runPhaseAlone(phase) {
+	const t = reporter();
+	const scratch = makeScratch('byok-phase-pack-');
+	const fake = await require('../fake-provider.js').startFakeProvider();
+	try {
+		const n8n = await provisionN8n();
+		const tarball = await packPackage(scratch.dir);
+		await phase({ n8n, fake, t, timings: {}, tarball });
+	} finally {
+		await fake.close();
+		fs.rmSync(scratch.dir, { recursive: true, force: true });
+	}
+	console.log(`${t.passed} passed, ${t.failed} failed`);
+	process.exitCode = t.failed === 0 ? 0 : 1;
+}
+
 async function main() {
 	const t = reporter();
 	const timings = {};
@@ -595,6 +612,7 @@ module.exports = {
 	reporter,
 	parseExecuteOutput,
 	restClient,
+	runPhaseAlone,
 	sleep,
 	tail,
 };
