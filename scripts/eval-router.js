@@ -1,11 +1,17 @@
 #!/usr/bin/env node
 /**
- * Evaluates the Auto-Router's rules classifier on a labelled JSONL file.
+ * Evaluates the Auto-Router's local classifier on a labelled JSONL file.
  *
- *   npm run eval:router -- FILE.jsonl [--subset even|odd] [--long-context-tokens N] [--verbose]
+ *   npm run eval:router -- FILE.jsonl [--subset even|odd] [--long-context-tokens N] [--hybrid] [--summary] [--verbose]
  *
  * It runs the compiled classifier (dist/nodes/llm/classifier.js, built by the npm script) and
  * times the same call the node makes: classifyByRules(messages, options).
+ *
+ * --hybrid adds what Hybrid mode would do at several thresholds, with an LLM classifier that
+ * always answers the true label: the share of requests sent to the LLM (router.ts asksLlm, the
+ * rule the node uses) and the accuracy that results.
+ * --summary prints aggregate figures only (no misses, no request ids, no request text): for a
+ * held-out set that must stay unseen.
  *
  * One JSON object per line (blank lines and lines starting with // are skipped):
  *   {"id": "r001", "expected": "code", "messages": [OpenAI chat messages], "hard": false}
@@ -38,12 +44,13 @@ const path = require('node:path');
 
 const loadStart = process.hrtime.bigint();
 const { classifyByRules } = require(path.join(__dirname, '..', 'dist', 'nodes', 'llm', 'classifier.js'));
-const { CATEGORIES: ROUTER_CATEGORIES } = require(path.join(__dirname, '..', 'dist', 'nodes', 'llm', 'catalog.js'));
 const loadNs = Number(process.hrtime.bigint() - loadStart);
+const { CATEGORIES: ROUTER_CATEGORIES } = require(path.join(__dirname, '..', 'dist', 'nodes', 'llm', 'catalog.js'));
+const { asksLlm, DEFAULT_HYBRID_THRESHOLD } = require(path.join(__dirname, '..', 'dist', 'nodes', 'llm', 'router.js'));
 
 function usage(message) {
 	if (message) console.error(message);
-	console.error('usage: npm run eval:router -- FILE.jsonl [--subset even|odd] [--long-context-tokens N] [--verbose]');
+	console.error('usage: npm run eval:router -- FILE.jsonl [--subset even|odd] [--long-context-tokens N] [--hybrid] [--summary] [--verbose]');
 	process.exit(2);
 }
 
@@ -51,6 +58,8 @@ const args = process.argv.slice(2);
 let file;
 let subset;
 let verbose = false;
+let summary = false;
+let hybrid = false;
 const options = {};
 for (let i = 0; i < args.length; i++) {
 	const a = args[i];
@@ -59,12 +68,15 @@ for (let i = 0; i < args.length; i++) {
 	else if (a === '--long-context-tokens') options.longContextTokens = Number(args[++i]);
 	else if (a.startsWith('--long-context-tokens=')) options.longContextTokens = Number(a.slice(22));
 	else if (a === '--verbose') verbose = true;
+	else if (a === '--summary') summary = true;
+	else if (a === '--hybrid') hybrid = true;
 	else if (a.startsWith('--')) usage(`unknown option ${a}`);
 	else if (!file) file = a;
 	else usage(`unexpected argument ${a}`);
 }
 if (!file) usage('no file given');
 if (subset !== undefined && subset !== 'even' && subset !== 'odd') usage('--subset is even or odd');
+if (summary && verbose) usage('--summary and --verbose exclude each other');
 
 function expand(record) {
 	const messages = JSON.parse(JSON.stringify(record.messages));
@@ -129,6 +141,8 @@ const hardCorrect = hard.filter((r) => r.decision.category === r.record.expected
 console.log(`file: ${file}${subset ? ` (subset: ids ending in an ${subset} digit)` : ''}`);
 console.log(`requests: ${results.length}${options.longContextTokens ? `, long-context threshold ${options.longContextTokens} tokens` : ''}`);
 console.log(`accuracy: ${correct}/${results.length} = ${pct(correct, results.length)}`);
+const textOnly = results.filter((r) => r.record.expected !== 'vision' && r.record.expected !== 'long_context');
+console.log(`  text requests (fast, balanced, reasoning, code): ${textOnly.filter((r) => r.decision.category === r.record.expected).length}/${textOnly.length} = ${pct(textOnly.filter((r) => r.decision.category === r.record.expected).length, textOnly.length)}`);
 console.log(`hard cases: ${hardCorrect}/${hard.length} = ${pct(hardCorrect, hard.length)}`);
 console.log('');
 console.log('per category (recall = right / expected; precision = right / predicted):');
@@ -146,20 +160,39 @@ for (const e of ROUTER_CATEGORIES) {
 	const row = ROUTER_CATEGORIES.map((p) => String(results.filter((r) => r.record.expected === e && r.decision.category === p).length).padStart(6));
 	console.log(`  ${e.padEnd(13)}${row.join('')}`);
 }
+if (hybrid) {
+	// The LLM answers the true label; the local decision stands otherwise.
+	console.log('');
+	console.log('hybrid mode, with an LLM classifier that answers the true label:');
+	console.log(`  ${'threshold'.padEnd(20)}${'sent to the LLM'.padStart(20)}${'accuracy'.padStart(18)}${'hard cases'.padStart(18)}`);
+	const thresholds = [...new Set([0.5, 0.6, 0.7, DEFAULT_HYBRID_THRESHOLD, 0.9])].sort((a, b) => a - b);
+	for (const threshold of thresholds) {
+		const asked = results.map((r) => asksLlm('hybrid', r.decision, threshold));
+		const right = (r, i) => asked[i] || r.decision.category === r.record.expected;
+		const sent = asked.filter(Boolean).length;
+		const ok = results.filter(right).length;
+		const hardOk = results.filter((r, i) => r.record.hard && right(r, i)).length;
+		const label = `${threshold.toFixed(2)}${threshold === DEFAULT_HYBRID_THRESHOLD ? ' (default)' : ''}`;
+		console.log(`  ${label.padEnd(20)}${`${sent}/${results.length} = ${pct(sent, results.length)}`.padStart(20)}${pct(ok, results.length).padStart(18)}${pct(hardOk, hard.length).padStart(18)}`);
+	}
+}
+
 const misses = results.filter((r) => r.decision.category !== r.record.expected);
-console.log('');
-console.log(`misses (${misses.length}):`);
-for (const r of misses) {
-	const text = (() => {
-		for (let i = r.record.messages.length - 1; i >= 0; i--) {
-			const m = r.record.messages[i];
-			if (m.role !== 'user') continue;
-			const c = typeof m.content === 'string' ? m.content : (m.content || []).filter((p) => p.type === 'text').map((p) => p.text).join(' ');
-			return c.replace(/\s+/g, ' ').slice(0, 70);
-		}
-		return '';
-	})();
-	console.log(`  ${r.record.id}${r.record.hard ? ' (hard)' : ''}: expected ${r.record.expected}, got ${r.decision.category} (${r.decision.confidence}; ${r.decision.reason}) | ${text}`);
+if (!summary) {
+	console.log('');
+	console.log(`misses (${misses.length}):`);
+	for (const r of misses) {
+		const text = (() => {
+			for (let i = r.record.messages.length - 1; i >= 0; i--) {
+				const m = r.record.messages[i];
+				if (m.role !== 'user') continue;
+				const c = typeof m.content === 'string' ? m.content : (m.content || []).filter((p) => p.type === 'text').map((p) => p.text).join(' ');
+				return c.replace(/\s+/g, ' ').slice(0, 70);
+			}
+			return '';
+		})();
+		console.log(`  ${r.record.id}${r.record.hard ? ' (hard)' : ''}: expected ${r.record.expected}, got ${r.decision.category} (${r.decision.confidence}; ${r.decision.reason}) | ${text}`);
+	}
 }
 if (verbose) {
 	console.log('');
@@ -172,7 +205,7 @@ const position = results.indexOf(slowest) + 1;
 console.log('');
 console.log(`classification time per request (${times.length} requests, each timed once, in file order, after loading the module):`);
 console.log(`  module load (compiles and warms up the regexes once): ${fmt(loadNs)}`);
-console.log(`  p50 ${fmt(quantile(times, 0.5))}   p90 ${fmt(quantile(times, 0.9))}   max ${fmt(times[times.length - 1])} (${slowest.record.id}, request #${position} of the run)`);
+console.log(`  p50 ${fmt(quantile(times, 0.5))}   p90 ${fmt(quantile(times, 0.9))}   max ${fmt(times[times.length - 1])}${summary ? '' : ` (${slowest.record.id}, request #${position} of the run)`}`);
 // A single slow measurement can be the machine (scheduling, GC) rather than the request: time
 // the five slowest again, 100 times each, so a reproducible slow path shows as such.
 const retimed = [...results].sort((a, b) => b.ns - a.ns).slice(0, 5).map((r) => {
@@ -183,9 +216,23 @@ const retimed = [...results].sort((a, b) => b.ns - a.ns).slice(0, 5).map((r) => 
 		runs.push(ns(s, process.hrtime.bigint()));
 	}
 	runs.sort((a, b) => a - b);
-	return `${r.record.id} ${fmt(r.ns)} -> p50 ${fmt(quantile(runs, 0.5))}, max ${fmt(runs[runs.length - 1])}`;
+	return `${summary ? '' : `${r.record.id} `}${fmt(r.ns)} -> p50 ${fmt(quantile(runs, 0.5))}, max ${fmt(runs[runs.length - 1])}`;
 });
 console.log(`  the 5 slowest, timed again 100x each: ${retimed.join('; ')}`);
+// Each request's own cost, without one-off interference (another process, a GC pause): the
+// median of 5 more runs of it. Its maximum is the slowest request, not the slowest moment.
+const medians = results
+	.map((r) => {
+		const runs = [];
+		for (let i = 0; i < 5; i++) {
+			const s = process.hrtime.bigint();
+			classifyByRules(r.record.messages, options);
+			runs.push(ns(s, process.hrtime.bigint()));
+		}
+		return runs.sort((a, b) => a - b)[2];
+	})
+	.sort((a, b) => a - b);
+console.log(`  per request, median of 5 more runs: p50 ${fmt(quantile(medians, 0.5))}   p90 ${fmt(quantile(medians, 0.9))}   max ${fmt(medians[medians.length - 1])}`);
 console.log(`  machine: ${os.cpus().length} CPUs, load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
 
 // 100,000-character documents: with the default threshold they are long_context from their length

@@ -8,7 +8,7 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 import { CATEGORIES, type Category } from '../llm/catalog';
-import { categoryEntries, route, type ClassifierMode } from '../llm/router';
+import { categoryEntries, DEFAULT_HYBRID_THRESHOLD, route, type ClassifierMode } from '../llm/router';
 import { answerItem, callSettings, chatOptionsProperty, promptProperties, readRequest, responseFormatProperties, resultJson, runItems } from '../shared/chat';
 import { byokCredentialTest, providerCredentials, providersProperty, selectedProviders, toCandidates } from '../shared/n8n';
 
@@ -51,8 +51,8 @@ const routerOptions: INodeProperties[] = [
 		name: 'hybridThreshold',
 		type: 'number',
 		typeOptions: { minValue: 0, maxValue: 1, numberPrecision: 2 },
-		default: 0.6,
-		description: 'In Hybrid mode, the LLM is asked only when the rules are less confident than this (0-1)',
+		default: DEFAULT_HYBRID_THRESHOLD,
+		description: 'In Hybrid mode, the LLM is asked only when the local classifier is less confident than this (0-1)',
 	},
 	{
 		displayName: 'Long Context Threshold (Tokens)',
@@ -103,9 +103,9 @@ export class ByokAutoRouter implements INodeType {
 				type: 'options',
 				noDataExpression: true,
 				options: [
-					{ name: 'Rules', value: 'rules', description: 'Local and instant, no network, no cost' },
+					{ name: 'Rules', value: 'rules', description: 'Local and instant (rules and a small built-in model), no network, no cost' },
 					{ name: 'LLM', value: 'llm', description: 'The Fast category\'s first model classifies; the rules decide if it fails' },
-					{ name: 'Hybrid', value: 'hybrid', description: 'Rules first; the LLM only when the rules are unsure' },
+					{ name: 'Hybrid', value: 'hybrid', description: 'Rules first; the LLM only when they are unsure (see Hybrid Threshold)' },
 				],
 				default: 'rules',
 			},
@@ -168,7 +168,7 @@ export class ByokAutoRouter implements INodeType {
 			};
 			const routing = await route(request.messages, {
 				mode: classifier,
-				threshold: (options.hybridThreshold as number | undefined) ?? 0.6,
+				threshold: (options.hybridThreshold as number | undefined) ?? DEFAULT_HYBRID_THRESHOLD,
 				longContextTokens: (options.longContextTokens as number | undefined) ?? 8000,
 				override: String(this.getNodeParameter('categoryOverride', i, '') ?? ''),
 				llmCandidates: classifier === 'rules' ? undefined : async () => await candidatesOf('fast'),
