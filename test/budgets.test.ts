@@ -208,6 +208,7 @@ describe('bad budget and price input', () => {
 	test.each([
 		[{ dailyBudgetUsd: -1 }, 'dailyBudgetUsd', /Daily Budget \(USD\) must not be negative \(got -1\)\. Enter an amount in US dollars, e\.g\. 5 or 0\.25, or 0 for no budget\./],
 		[{ monthlyBudgetTokens: 'lots' }, 'monthlyBudgetTokens', /Monthly Budget \(Tokens\) must be a number \(got "lots"\)\. Enter a whole number of tokens/],
+		[{ dailyBudgetUsd: 'ten' }, 'dailyBudgetUsd', /Daily Budget \(USD\) must be a number \(got "ten"\)\. Enter an amount in US dollars/],
 		[{ dailyBudgetTokens: 12.5 }, 'dailyBudgetTokens', /Daily Budget \(Tokens\) must be a whole number of tokens \(got 12\.5\)/],
 		[{ monthlyBudgetUsd: '20 EUR' }, 'monthlyBudgetUsd', /Monthly Budget \(USD\) is in EUR, but budgets and prices are in US dollars \(USD\).*Convert the amount to USD\./],
 		[{ dailyBudgetUsd: '€5' }, 'dailyBudgetUsd', /Daily Budget \(USD\) is in €, but budgets and prices are in US dollars/],

@@ -65,7 +65,8 @@ function readAmount(value: unknown, where: string, field: string, label: string,
 	if (typeof value === 'string') {
 		let text = value.trim();
 		if (unit === 'usd') {
-			const code = /(^|[^a-z])([a-z]{3})([^a-z]|$)/i.exec(text)?.[2]?.toUpperCase();
+			// A currency code written before or after the amount: "20 EUR", "GBP 3".
+			const code = (/^([a-z]{3})\s*[-+\d.]/i.exec(text)?.[1] ?? /[\d.]\s*([a-z]{3})$/i.exec(text)?.[1])?.toUpperCase();
 			const symbol = CURRENCY_SYMBOL.exec(text)?.[0];
 			if ((code && code !== 'USD') || symbol) {
 				throw new InputError(field, `${where}'s ${label} is in ${code && code !== 'USD' ? code : symbol}, but budgets and prices are in US dollars (USD), the currency of the price table. Convert the amount to USD.`);
