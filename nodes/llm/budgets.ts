@@ -229,7 +229,7 @@ function settleIn(usage: KeyUsage, s: Spent): { status?: BudgetStatus; warnings:
 		const given = into.warned?.[b.unit];
 		// A changed limit starts its warnings afresh.
 		const givenAt = given && given.limit === gauge.limit ? given.at : 0;
-		const threshold = [...WARN_AT].reverse().find((t) => gauge.percent >= t && t > givenAt);
+		const threshold = [...WARN_AT].reverse().find((t) => gauge.used * 100 >= t * gauge.limit && t > givenAt);
 		if (!threshold) continue;
 		(into.warned ??= {})[b.unit] = { at: threshold, limit: gauge.limit };
 		const resetsAt = status[b.period]!.resetsAt;
@@ -396,7 +396,7 @@ async function settle(
 		usage = { promptTokens: estimate.input, completionTokens: Math.ceil(said / 4) };
 	}
 	const priced = costOf(key.provider, key.prices, [answer.model, model], usage);
-	const cost: Cost = estimated ? { ...priced, estimated: true, reason: 'The provider reported no token usage: the tokens were estimated from the text.' } : priced;
+	const cost: Cost = estimated ? { ...priced, estimated: true } : priced;
 	const spent: Spent = {
 		reservationId,
 		label: key.label,
