@@ -238,6 +238,16 @@ export const chatOptionsProperty: INodeProperties = {
 	],
 };
 
+/**
+ * The options of a chat model sub-node: BYOK Chat's, less those that belong to the root node
+ * (items, images, raw output and tools come from the agent or chain).
+ */
+const ROOT_NODE_OPTIONS = ['concurrency', 'imageBinaryProperties', 'imageUrls', 'includeRaw', 'toolChoice', 'tools'];
+export const modelOptionsProperty: INodeProperties = {
+	...chatOptionsProperty,
+	options: chatOptionsProperty.options!.filter((o) => !ROOT_NODE_OPTIONS.includes((o as INodeProperties).name)),
+};
+
 /** The engine's settings from the node's options; budget warnings go to n8n's log. */
 export function callSettings(options: IDataObject, signal?: AbortSignal, logger?: Logger): CallSettings {
 	return {
@@ -358,6 +368,17 @@ export async function readRequest(ctx: IExecuteFunctions, i: number, options: ID
 	}
 
 	const chatOptions: ChatOptions = {
+		...samplingOptions(options),
+		responseFormat,
+		tools: parseTools(options.tools),
+		toolChoice: options.toolChoice as ChatOptions['toolChoice'],
+	};
+	return { messages, options: chatOptions };
+}
+
+/** Temperature, max tokens, top P, penalties, seed and stop sequences from the node's options. */
+export function samplingOptions(options: IDataObject): ChatOptions {
+	return {
 		temperature: options.temperature as number | undefined,
 		maxTokens: options.maxTokens as number | undefined,
 		topP: options.topP as number | undefined,
@@ -365,11 +386,7 @@ export async function readRequest(ctx: IExecuteFunctions, i: number, options: ID
 		presencePenalty: options.presencePenalty as number | undefined,
 		seed: options.seed as number | undefined,
 		stop: readStop(options.stop),
-		responseFormat,
-		tools: parseTools(options.tools),
-		toolChoice: options.toolChoice as ChatOptions['toolChoice'],
 	};
-	return { messages, options: chatOptions };
 }
 
 function readStop(value: unknown): string[] | undefined {

@@ -8,6 +8,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const { ROOT, runN8nCli, parseExecuteOutput, tail, seconds } = require('./run.js');
+const { calculatorScript } = require('../fake-provider.js');
 
 const KEY = 'sk-e2e-examples-7c1d2e3f4a5b';
 const CREDENTIALS = [
@@ -30,6 +31,8 @@ const EXPECT = {
 			outputs.flatMap((o, k) => (o ?? []).map((i) => `${k}:${i.json.routing?.category}`)).join() === '0:fast,1:balanced,2:reasoning,3:long_context,5:code',
 	],
 	byokExRouterRoute: ['Auto-Router', ([items]) => items.length === 4 && items.every((i) => i.json.provider === 'openrouter' && i.json.routing?.category)],
+	// OpenAI is down: Groq (the sub-node on the fallback input) answers, using the calculator twice.
+	byokExAgent: ['AI Agent', ([items]) => items.length === 1 && items[0].json.output === 'The answer is 43'],
 	// Runs after byok-chat-basic.json (files run in name order): its two answers are in the store the n8n processes share.
 	byokExSpendReport: [
 		'BYOK Usage',
@@ -44,9 +47,13 @@ const EXPECT = {
 /** Node types that would reach a real service: disabled in the imported copy. */
 const OUTSIDE = new Set(['n8n-nodes-base.slack', 'n8n-nodes-base.emailSend']);
 
-/** The fake's answers: for the fallback example OpenAI is down; a JSON schema request gets JSON; anything else an echo. */
+/**
+ * The fake's answers: for the fallback examples OpenAI is down; a JSON schema request gets JSON; a
+ * request offering tools, the calculator-using model; anything else an echo.
+ */
 const handler = (workflowId) => (record) => {
-	if (workflowId === 'byokExFallback' && record.path.startsWith('/openai/')) return { status: 503, body: { error: { message: 'overloaded' } } };
+	if (['byokExFallback', 'byokExAgent'].includes(workflowId) && record.path.startsWith('/openai/')) return { status: 503, body: { error: { message: 'overloaded' } } };
+	if (record.body?.tools?.length) return calculatorScript(record);
 	if (record.body?.response_format?.type === 'json_schema') {
 		return { body: (b) => ({ id: 'x', object: 'chat.completion', model: b.model, choices: [{ index: 0, message: { role: 'assistant', content: '{"name":"Ana Ruiz","company":"Lumen Labs","email":"ana@lumen.example","intent":"buy"}' }, finish_reason: 'stop' }] }) };
 	}

@@ -8,7 +8,8 @@
  * it, the credential Test button (REST) reports the provider's own error without leaking the key,
  * and a headless workflow run through n8n's CLI calls the provider and returns the expected item.
  * The only "provider" is test/fake-provider.js on 127.0.0.1; nothing here talks to a real LLM.
- * Last, test/e2e/browser.js walks the same path in n8n's editor in Debian's chromium.
+ * test/e2e/agent.js runs BYOK Chat Model in n8n's AI Agent and chains; last, test/e2e/browser.js walks
+ * the same path in n8n's editor in Debian's chromium.
  *
  * Set BYOK_E2E_KEEP=1 to keep the scratch folder (n8n logs, database) after a passing run; it is
  * always kept after a failure.
@@ -573,7 +574,9 @@ async function main() {
 		await headlessRunPhase(context);
 		// Phase 2b: every example workflow, imported and run headlessly.
 		await require('./examples.js').examplesPhase(context);
-		// Phase 2c: counts (Requests per Day, usage, budgets) survive a restart of n8n without Redis.
+		// Phase 2c: BYOK Chat Model in n8n's AI Agent and chains.
+		await require('./agent.js').agentPhase(context);
+		// Phase 2d: counts (Requests per Day, usage, budgets) survive a restart of n8n without Redis.
 		await require('./restart.js').restartPhase(context);
 		// Phase 3: the same path in n8n's editor, in a real browser (own n8n, fresh database).
 		await require('./browser.js').browserPhase(context);
@@ -587,7 +590,7 @@ async function main() {
 		t.check('no n8n process left running', liveGroups.size === 0, [...liveGroups].join(', '));
 	}
 
-	const timingText = [['pack + install', timings.install], ['server ready', timings.serverReady], ['execute', timings.execute], ['restart', timings.restart], ['browser e2e', timings.browser], ['queue mode', timings.queue]]
+	const timingText = [['pack + install', timings.install], ['server ready', timings.serverReady], ['execute', timings.execute], ['agent and chains', timings.agent], ['restart', timings.restart], ['browser e2e', timings.browser], ['queue mode', timings.queue]]
 		.filter(([, ms]) => ms !== undefined)
 		.map(([name, ms]) => `${name} ${seconds(ms)}`)
 		.join(', ');
