@@ -96,6 +96,16 @@ describe('embedded store (a file in the n8n user folder)', () => {
 		expect(results.reduce((sum, r) => sum + (r.budgeted.kinds.budget_exhausted ?? 0), 0)).toBe(40 - answered);
 	}, 120_000);
 
+	test('Requests per Day holds across a restart: a new process continues from the count in the file', async () => {
+		const file = join(scratch(), 'usage.json');
+		const key = (count: number) => ({ id: 'per-day', data: { requestsPerDay: 5 }, count });
+		const [first] = await children({ BYOK_USAGE_FILE: file }, [{ concurrency: 1, keys: [key(3)] }]);
+		expect(first['per-day']).toEqual({ ok: 3, kinds: { ok: 3 } });
+		const [second] = await children({ BYOK_USAGE_FILE: file }, [{ concurrency: 1, keys: [key(4)] }]);
+		expect(second['per-day']).toEqual({ ok: 2, kinds: { ok: 2, daily_limit: 2 } });
+		expect(fake.chatRequests).toHaveLength(5);
+	}, 120_000);
+
 	test("a lock left by a process that crashed mid-write is taken over (with a warning); a held one is waited for", async () => {
 		const file = join(scratch(), 'usage.json');
 		const log = { warn: jest.fn(), info: jest.fn() };

@@ -12,7 +12,8 @@
  * - Max concurrent: Bottleneck's `maxConcurrent` in the process; with Redis, also a lease per
  *   request in flight (renewed while it runs, expiring if its worker dies).
  * - Per day: a counter with its reset time, so a spent day skips the key at once instead of
- *   queueing for hours. With Redis it lives there and survives restarts.
+ *   queueing for hours. It lives in Redis, or without Redis in the embedded usage store
+ *   (usage-store.ts), and survives restarts either way.
  * The process's own log and counters always run, so if Redis becomes unreachable the limits
  * fall back to per process (BYOK_REDIS_ON_ERROR=local, the default) without a gap.
  */
@@ -21,6 +22,7 @@ import type { KeyLimits } from './client';
 import { LlmError } from './errors';
 import { LEASE_MS, sharedRedis, UNAVAILABLE, type RedisStore } from './redis';
 import { sleep } from './sleep';
+import { storedDays } from './usage-store';
 
 export interface LimiterClock {
 	/** The per-minute window; tests shorten it. */
@@ -104,14 +106,13 @@ class KeyLimiter {
 		const perDay = this.limits.requestsPerDay;
 		if (!perDay) return;
 		const redis = sharedRedis();
-		if (redis) {
-			const day = await redis.takeDay(this.credentialId, perDay, this.clock.dayMs);
-			if (day !== UNAVAILABLE) {
-				if (!day.ok) throw this.dailyLimit(day.resetAt);
-				return;
-			}
-			if (redis.failClosed) throw limitsUnavailable();
+		// Without Redis the count lives in the embedded usage store, so a restart does not reset it.
+		const day = await (redis ?? storedDays).takeDay(this.credentialId, perDay, this.clock.dayMs);
+		if (day !== UNAVAILABLE) {
+			if (!day.ok) throw this.dailyLimit(day.resetAt);
+			return;
 		}
+		if (redis?.failClosed) throw limitsUnavailable();
 		const now = Date.now();
 		if (now >= this.dayResetAt) {
 			this.dayUsed = 0;

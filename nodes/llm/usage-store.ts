@@ -1,7 +1,8 @@
 /**
  * The one store for counts that must outlive the process: per key (credential), what it used
  * today, yesterday, this month and last month (requests, tokens, cost, per model), the estimates
- * of its requests in flight (budget reservations) and which budget warnings were given. One JSON
+ * of its requests in flight (budget reservations), which budget warnings were given, and its
+ * Requests per Day count when there is no Redis (`storedDays`, for limiter.ts). One JSON
  * document per key, changed only through `update(key, change)`, which applies `change` to the
  * document atomically; all budget logic (budgets.ts) is plain functions over that document, so
  * both backends behave alike:
@@ -68,6 +69,8 @@ export interface KeyUsage {
 	/** By UTC month (YYYY-MM): this month and last month. */
 	months: Record<string, PeriodUsage>;
 	reserved: Record<string, Reservation>;
+	/** The limiter's per-day count without Redis: requests taken since the day began, and when it resets (wall-clock ms). */
+	requestsPerDay?: { used: number; resetAt: number };
 	updatedAt: number;
 }
 
@@ -419,6 +422,24 @@ export class RedisUsageStore extends BatchingStore {
 		this.client.disconnect();
 	}
 }
+
+/**
+ * Requests per Day without Redis, with the contract of the Redis store's `takeDay` (limiter.ts
+ * uses whichever there is): the day starts at the first request and resets `dayMs` later; kept
+ * here so a restart does not reset it.
+ */
+export const storedDays = {
+	async takeDay(credentialId: string, limit: number, dayMs: number): Promise<Maybe<{ ok: boolean; resetAt: number }>> {
+		return await usageStore().update(credentialId, (usage) => {
+			const now = usageClock.now();
+			if (!usage.requestsPerDay || now >= usage.requestsPerDay.resetAt) usage.requestsPerDay = { used: 0, resetAt: now + dayMs };
+			const day = usage.requestsPerDay;
+			if (day.used >= limit) return { ok: false, resetAt: day.resetAt };
+			day.used++;
+			return { ok: true, resetAt: day.resetAt };
+		});
+	},
+};
 
 /** The default embedded store's path: BYOK_USAGE_FILE, else inside n8n's user folder. */
 export function defaultUsageFile(): string {
