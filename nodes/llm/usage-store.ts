@@ -279,8 +279,13 @@ export class FileUsageStore extends BatchingStore {
 
 	private async write(file: UsageFile): Promise<void> {
 		const temporary = `${this.path}.${randomBytes(6).toString('hex')}.tmp`;
-		await writeFile(temporary, JSON.stringify(file), { mode: 0o600 });
-		await rename(temporary, this.path);
+		try {
+			await writeFile(temporary, JSON.stringify(file), { mode: 0o600 });
+			await rename(temporary, this.path);
+		} catch (err) {
+			await unlink(temporary).catch(() => undefined);
+			throw err;
+		}
 	}
 
 	/** Runs `work` holding the lock file. */
