@@ -273,8 +273,14 @@ async function stopN8n(proc, graceMs = 15_000) {
 }
 
 /** One n8n CLI command (import:*, execute) in the user folder, with its own task-broker port. */
+/**
+ * One n8n CLI command. Its own task-broker port, and n8n's legacy expression engine: with the
+ * default isolated-vm engine, n8n 2.41.1's CLI often dies with SIGSEGV while exiting, after it has
+ * printed a correct result (an isolate thread still allocating as V8 shuts down; 5 of 8 plain
+ * Manual Trigger + Set runs, no community node installed). Servers keep the default engine.
+ */
 async function runN8nCli(n8n, userFolder, args, { logFile, allowFailure = false, timeoutMs = 180_000 } = {}) {
-	const env = n8nEnv(n8n, userFolder, { N8N_RUNNERS_BROKER_PORT: String(await freePort()) });
+	const env = n8nEnv(n8n, userFolder, { N8N_RUNNERS_BROKER_PORT: String(await freePort()), N8N_EXPRESSION_ENGINE: 'legacy' });
 	return run(n8n.node, [n8n.bin, ...args], { env, cwd: userFolder, logFile, allowFailure, timeoutMs });
 }
 
