@@ -83,39 +83,42 @@ async function today(credentialId = 'budget-key') {
 
 describe('warnings at 50, 75, 90 and 100%', () => {
 	test('each once per budget and period: in the n8n log and on the item whose request crossed it', async () => {
-		// 15 tokens a request against 100 a day: 60%, 75%, 90%, 105% after the 4th to 7th.
-		const items = await runChat({ dailyBudgetTokens: 100 }, { items: 9 });
-		expect(items.map((i) => i.errorKind ?? 'ok')).toEqual(['ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'ok', 'budget_exhausted', 'budget_exhausted']);
+		// 15 tokens a request against 150 a day: 10%, 20% ... 100% after the 1st to 10th; the 6th and 7th stay below 75%.
+		const items = await runChat({ dailyBudgetTokens: 150 }, { items: 12 });
+		expect(items.map((i) => i.errorKind ?? 'ok')).toEqual([...Array(10).fill('ok'), 'budget_exhausted', 'budget_exhausted']);
 		expect(items.map((i) => (i.budget as Json | undefined)?.warning ?? null)).toEqual([
 			null,
 			null,
 			null,
-			expect.stringMatching(/^The key "Test budget-key" has used 50% of its daily budget \(60 tokens of 100 tokens\); it resets at \d{4}-\d\d-\d\dT00:00:00\.000Z\.$/),
-			expect.stringMatching(/has used 75% of its daily budget \(75 tokens of 100 tokens\)/),
-			expect.stringMatching(/has used 90% of its daily budget \(90 tokens of 100 tokens\)/),
-			expect.stringMatching(/has used its whole daily budget \(105 tokens of 100 tokens\): its requests go to the next fallback, or fail, until it resets at/),
+			null,
+			expect.stringMatching(/^The key "Test budget-key" has used 50% of its daily budget \(75 tokens of 150 tokens\); it resets at \d{4}-\d\d-\d\dT00:00:00\.000Z\.$/),
+			null,
+			null,
+			expect.stringMatching(/has used 75% of its daily budget \(120 tokens of 150 tokens\)/),
+			expect.stringMatching(/has used 90% of its daily budget \(135 tokens of 150 tokens\)/),
+			expect.stringMatching(/has used its whole daily budget \(150 tokens of 150 tokens\): its requests go to the next fallback, or fail, until it resets at/),
 			null,
 			null,
 		]);
-		expect(items[4].budget).toMatchObject({ day: { tokens: { used: 75, limit: 100, percent: 75 }, resetsAt: expect.stringMatching(/T00:00:00\.000Z$/) } });
+		expect(items[6].budget).toMatchObject({ day: { tokens: { used: 105, limit: 150, percent: 70 }, resetsAt: expect.stringMatching(/T00:00:00\.000Z$/) } });
 		expect(budgetWarnings()).toEqual([
 			expect.stringMatching(/^\[n8n-nodes-byok\] The key "Test budget-key" has used 50% of its daily budget/),
 			expect.stringMatching(/75% of its daily budget/),
 			expect.stringMatching(/90% of its daily budget/),
 			expect.stringMatching(/whole daily budget/),
 		]);
-		expect(fake.chatRequests).toHaveLength(7);
+		expect(fake.chatRequests).toHaveLength(10);
 
 		// Later in the same day, and after a restart (a new store on the same file): no warning again.
 		useUsageStore(new FileUsageStore(store.path));
-		await runChat({ dailyBudgetTokens: 100 }, { items: 2 });
+		await runChat({ dailyBudgetTokens: 150 }, { items: 2 });
 		expect(budgetWarnings()).toHaveLength(4);
-		expect(fake.chatRequests).toHaveLength(7);
+		expect(fake.chatRequests).toHaveLength(10);
 
 		// The next day starts afresh: the key answers again and warns again.
 		usageClock.now = () => realNow() + DAY_MS;
-		const next = await runChat({ dailyBudgetTokens: 100 }, { items: 4 });
-		expect(next.map((i) => i.errorKind ?? 'ok')).toEqual(['ok', 'ok', 'ok', 'ok']);
+		const next = await runChat({ dailyBudgetTokens: 150 }, { items: 6 });
+		expect(next.map((i) => i.errorKind ?? 'ok')).toEqual(Array(6).fill('ok'));
 		expect(budgetWarnings()).toHaveLength(5);
 		expect(budgetWarnings()[4]).toMatch(/has used 50% of its daily budget/);
 	});
