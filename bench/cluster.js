@@ -19,6 +19,7 @@
  *    state in Redis: 4 round trips per request, plus a lease release not waited for). Also the
  *    limiter alone: schedule() of an empty task.
  */
+require('./scratch-usage.js');
 const { maxInWindow, startFakeProvider } = require('../test/fake-provider.js');
 const { deleteKeys, runWorkers } = require('../test/helpers/cluster.js');
 const { connectionFromCredential } = require('../dist/nodes/llm/client.js');

@@ -16,6 +16,7 @@
  *
  *   npm run build && node bench/limits.js
  */
+require('./scratch-usage.js');
 const { maxInWindow, startFakeProvider } = require('../test/fake-provider.js');
 const { connectionFromCredential } = require('../dist/nodes/llm/client.js');
 const { complete } = require('../dist/nodes/llm/dispatch.js');

@@ -7,6 +7,7 @@ import { breakers } from '../nodes/llm/breaker';
 import { backoff, backoffDelay } from '../nodes/llm/dispatch';
 import { limiters } from '../nodes/llm/limiter';
 import { completion, maxInWindow, startFakeProvider } from './fake-provider';
+import { useScratchUsageStore } from './helpers/usage';
 import { chatWorkflow, nodeOutput, runWorkflow } from './helpers/workflow';
 
 type Fake = Awaited<ReturnType<typeof startFakeProvider>>;
@@ -23,6 +24,7 @@ afterEach(() => {
 	fake.reset();
 	breakers.clear();
 	limiters.clear();
+	useScratchUsageStore(); // Requests per Day is kept there: each test starts a fresh day
 	limiters.clock = { windowMs: 60_000, dayMs: 86_400_000 };
 });
 afterAll(() => fake.close());

@@ -26,7 +26,7 @@ export interface BreakerPass {
 }
 
 /** Failures that say nothing about the provider's health: the request itself was at fault. */
-const NOT_COUNTED: ReadonlySet<ErrorKind> = new Set(['bad_request', 'context_length', 'content_policy', 'invalid_output', 'cut_off', 'cancelled', 'daily_limit', 'limits_unavailable']);
+const NOT_COUNTED: ReadonlySet<ErrorKind> = new Set(['bad_request', 'context_length', 'content_policy', 'invalid_output', 'cut_off', 'cancelled', 'daily_limit', 'budget_exhausted', 'invalid_credential', 'limits_unavailable']);
 
 /** Most candidates a process keeps breaker state for; the least recently used is forgotten first. */
 const MAX_BREAKERS = 10_000;

@@ -14,7 +14,8 @@
  *   request in flight (renewed while it runs, expiring if its worker dies).
  * - Per day: a count with its reset time, taken when a request is admitted (one that times out or
  *   is cancelled while it waits uses none of it), and checked before it waits (a spent day skips
- *   the key at once instead of queueing for hours). With Redis it lives there and survives restarts.
+ *   the key at once instead of queueing for hours). It lives in Redis, or without Redis in the embedded usage store
+ *   (usage-store.ts), and survives restarts either way.
  * Each process keeps its own log, leases and day count (its last view of Redis's) on a monotonic
  * clock, whether Redis answers or not. If Redis becomes unreachable the limits go on per process
  * from there (BYOK_REDIS_ON_ERROR=local, the default); when it answers again the process first
@@ -24,6 +25,7 @@ import type { KeyLimits } from './client';
 import { LlmError } from './errors';
 import { LEASE_MS, reportKnownUseWith, sharedRedis, UNAVAILABLE, type AdmitRequest, type KnownUse, type RedisStore } from './redis';
 import { sleep } from './sleep';
+import { storedDays } from './usage-store';
 
 export interface LimiterClock {
 	/** The per-minute window; tests shorten it. */
@@ -83,6 +85,8 @@ class DayCount {
 
 	private set(used: number, resetAt: number): void {
 		this.used = used;
+		// The same day seen again keeps its first anchor, so a later wall-clock step shows in resetsAt().
+		if (resetAt === this.resetAt) return;
 		this.resetAt = resetAt;
 		this.setAt = { wall: Date.now(), monotonic: monotonic() };
 	}
@@ -201,19 +205,20 @@ class KeyLimiter {
 		if (limit && this.day.spent(limit)) throw this.dailyLimit(this.day.resetsAt());
 	}
 
-	/** Takes one request from today's allowance: in Redis when it answers, else from this process's count. */
+	/**
+	 * Takes one request from today's allowance: in Redis when there is one, else in the embedded
+	 * usage store (so a restart does not reset it); when neither answers, from this process's count.
+	 */
 	private async takeDay(redis: RedisStore | undefined): Promise<void> {
 		const limit = this.limits.requestsPerDay;
 		if (!limit) return;
-		if (redis) {
-			const day = await redis.takeDay(this.credentialId, limit, this.clock.dayMs);
-			if (day !== UNAVAILABLE) {
-				this.day.seen(day.used, day.resetAt);
-				if (!day.ok) throw this.dailyLimit(day.resetAt);
-				return;
-			}
-			if (redis.failClosed) throw limitsUnavailable();
+		const day = await (redis ?? storedDays).takeDay(this.credentialId, limit, this.clock.dayMs);
+		if (day !== UNAVAILABLE) {
+			this.day.seen(day.used, day.resetAt);
+			if (!day.ok) throw this.dailyLimit(this.day.resetsAt());
+			return;
 		}
+		if (redis?.failClosed) throw limitsUnavailable();
 		if (!this.day.take(limit, this.clock.dayMs, redis !== undefined)) throw this.dailyLimit(this.day.resetsAt());
 	}
 

@@ -351,21 +351,4 @@ async function redisTroublePhase({ n8n, fake, t, timings, tarball }) {
 
 module.exports = { queuePhase, redisTroublePhase };
 
-if (require.main === module) {
-	(async () => {
-		const { provisionN8n, packPackage, reporter } = require('./run.js');
-		const t = reporter();
-		const scratch = makeScratch('byok-queue-pack-');
-		const fake = await require('../fake-provider.js').startFakeProvider();
-		try {
-			const n8n = await provisionN8n();
-			const tarball = await packPackage(scratch.dir);
-			await queuePhase({ n8n, fake, t, timings: {}, tarball });
-		} finally {
-			await fake.close();
-			fs.rmSync(scratch.dir, { recursive: true, force: true });
-		}
-		console.log(`${t.passed} passed, ${t.failed} failed`);
-		process.exitCode = t.failed === 0 ? 0 : 1;
-	})();
-}
+if (require.main === module) require('./run.js').runPhaseAlone(queuePhase);

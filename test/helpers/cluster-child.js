@@ -34,6 +34,7 @@ const { connectionFromCredential } = require(path.join(engine, 'client'));
 const { complete } = require(path.join(engine, 'dispatch'));
 const { limiters } = require(path.join(engine, 'limiter'));
 const { sharedRedis } = require(path.join(engine, 'redis'));
+const { usageStore } = require(path.join(engine, 'usage-store'));
 
 const outcome = (a) => `${a.provider}/${a.model}:${a.outcome}${a.status ? `:${a.status}` : ''}`;
 
@@ -88,6 +89,7 @@ async function main() {
 	}
 	process.off('message', keepAlive);
 	await sharedRedis()?.close();
+	await usageStore().close();
 	limiters.clear();
 }
 
