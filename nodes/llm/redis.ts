@@ -251,6 +251,25 @@ export function reportKnownUseWith(source: () => KnownUse[]): void {
 	knownUse = source;
 }
 
+/**
+ * A connection that never makes a request wait on Redis: commands fail at once while it is
+ * disconnected (no offline queue, no resend) and time out after COMMAND_TIMEOUT_MS; it keeps
+ * reconnecting forever. Used for the limits and for the usage store alike.
+ */
+export function connectRedis(settings: RedisSettings): Redis {
+	const options = {
+		commandTimeout: COMMAND_TIMEOUT_MS,
+		connectTimeout: CONNECT_TIMEOUT_MS,
+		enableOfflineQueue: false,
+		maxRetriesPerRequest: 0,
+		autoResendUnfulfilledCommands: false,
+		retryStrategy: (times: number) => Math.min(100 * times, 2000),
+	};
+	return settings.url
+		? new Redis(settings.url, options)
+		: new Redis({ ...options, host: settings.host, port: settings.port, username: settings.username, password: settings.password, db: settings.db, tls: settings.tls ? {} : undefined });
+}
+
 /** One connection per process to the Redis that holds the cluster-wide limits and breakers. */
 export class RedisStore {
 	private readonly client: Redis;
@@ -271,26 +290,7 @@ export class RedisStore {
 		readonly settings: RedisSettings,
 		private readonly log: Pick<Console, 'warn' | 'info'> = console,
 	) {
-		const options = {
-			commandTimeout: COMMAND_TIMEOUT_MS,
-			connectTimeout: CONNECT_TIMEOUT_MS,
-			// Fail at once instead of queueing while disconnected; keep reconnecting forever.
-			enableOfflineQueue: false,
-			maxRetriesPerRequest: 0,
-			autoResendUnfulfilledCommands: false,
-			retryStrategy: (times: number) => Math.min(100 * times, 2000),
-		};
-		this.client = settings.url
-			? new Redis(settings.url, options)
-			: new Redis({
-					...options,
-					host: settings.host,
-					port: settings.port,
-					username: settings.username,
-					password: settings.password,
-					db: settings.db,
-					tls: settings.tls ? {} : undefined,
-				});
+		this.client = connectRedis(settings);
 		for (const [name, script] of Object.entries(SCRIPTS)) this.client.defineCommand(name, script);
 		this.client.on('error', (err: Error) => this.markDown(err));
 		this.client.on('close', () => {

@@ -26,8 +26,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import Redis from 'ioredis';
-import { UNAVAILABLE, type Maybe } from './redis';
+import type Redis from 'ioredis';
+import { connectRedis, UNAVAILABLE, type Maybe } from './redis';
 import { redisSettings, usageFileSettings, type RedisSettings } from './redis-settings';
 import { sleep } from './sleep';
 
@@ -356,11 +356,7 @@ export class RedisUsageStore extends BatchingStore {
 	) {
 		super(log);
 		this.where = `Redis at ${settings.where}`;
-		// Like the limits' connection (redis.ts): fail fast while disconnected, keep reconnecting.
-		const options = { commandTimeout: 1000, connectTimeout: 2000, enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: (times: number) => Math.min(100 * times, 2000) };
-		this.client = settings.url
-			? new Redis(settings.url, options)
-			: new Redis({ ...options, host: settings.host, port: settings.port, username: settings.username, password: settings.password, db: settings.db, tls: settings.tls ? {} : undefined });
+		this.client = connectRedis(settings);
 		this.client.defineCommand('byokUsageCas', { numberOfKeys: 2, lua: CAS });
 		// Errors surface through commands (and the one warning per outage); the client reconnects by itself.
 		this.client.on('error', () => undefined);
