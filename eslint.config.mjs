@@ -1,6 +1,6 @@
 // n8n's community-node lint rules in their self-hosted form. Relaxed, each for one reason
 // (also listed in the README):
-// - package.json: runtime dependencies (openai, zod, bottleneck, ioredis) are deliberate: this is a
+// - package.json: runtime dependencies (openai, zod, ioredis, @pydantic/genai-prices) are deliberate: this is a
 //   self-hosted package, not an n8n Cloud one.
 // - nodes/llm/: the engine knows nothing of n8n (it is tested and benchmarked alone); its errors
 //   become NodeApiError/NodeOperationError at the node boundary (nodes/shared/n8n.ts toNodeError).

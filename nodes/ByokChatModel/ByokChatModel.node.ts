@@ -81,7 +81,7 @@ export class ByokChatModel implements INodeType {
 				node: node.name,
 				candidates,
 				options: samplingOptions(options),
-				settings: callSettings(options, this.getExecutionCancelSignal?.()),
+				settings: callSettings(options, this.getExecutionCancelSignal?.(), this.logger),
 				toError: (err) => toNodeError(node, err, undefined, ...secrets),
 			}),
 		);

@@ -3,7 +3,7 @@
  * engine request, the engine's call settings, the output item, and the item loop (concurrency,
  * input order, pairedItem, continueOnFail, errors without keys).
  */
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties, Logger } from 'n8n-workflow';
 import { mapOrdered } from '../llm/concurrency';
 import { complete, DEFAULTS, type CallSettings, type Candidate, type ChatResult, type StreamDelta } from '../llm/dispatch';
 import { InputError, redact } from '../llm/errors';
@@ -248,8 +248,8 @@ export const modelOptionsProperty: INodeProperties = {
 	options: chatOptionsProperty.options!.filter((o) => !ROOT_NODE_OPTIONS.includes((o as INodeProperties).name)),
 };
 
-/** The engine's settings from the node's options. */
-export function callSettings(options: IDataObject, signal?: AbortSignal): CallSettings {
+/** The engine's settings from the node's options; budget warnings go to n8n's log. */
+export function callSettings(options: IDataObject, signal?: AbortSignal, logger?: Logger): CallSettings {
 	return {
 		timeoutMs: ((options.timeout as number) || DEFAULT_TIMEOUT_S) * 1000,
 		signal,
@@ -261,6 +261,7 @@ export function callSettings(options: IDataObject, signal?: AbortSignal): CallSe
 			threshold: (options.breakerThreshold as number | undefined) ?? DEFAULTS.breaker.threshold,
 			cooldownMs: ((options.breakerCooldown as number | undefined) ?? DEFAULTS.breaker.cooldownMs / 1000) * 1000,
 		},
+		onBudgetWarning: logger && ((warning) => logger.warn(`[n8n-nodes-byok] ${warning.message}`, { credential: warning.credential, budget: `${warning.period} ${warning.unit}`, percent: warning.threshold })),
 	};
 }
 
@@ -454,6 +455,8 @@ export function resultJson(result: ChatResult): IDataObject {
 	json.answeredBy = result.answeredBy;
 	json.fallbackUsed = result.candidateIndex > 0;
 	json.usage = result.usage as IDataObject;
+	json.cost = result.cost as unknown as IDataObject;
+	if (result.budget) json.budget = result.budget as IDataObject;
 	json.latencyMs = result.latencyMs;
 	json.attempts = result.attempts as unknown as IDataObject[];
 	if (result.raw !== undefined) json.raw = result.raw as IDataObject;

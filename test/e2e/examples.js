@@ -1,9 +1,11 @@
 'use strict';
 /**
  * e2e phase: every workflow in examples/ imported and run headlessly in real n8n (`n8n execute`).
- * Examples carry no credentials (users pick or create their own in the editor); here each BYOK
- * node that calls a provider gets a test credential of its Provider, pointing at the fake provider
- * (one path per provider). The OpenAI path answers 503, so the fallback examples show Groq taking over.
+ * Examples carry no credentials (users pick or create their own in the editor); in the copy that
+ * is imported here each BYOK node that calls a provider gets a test credential of its Provider,
+ * pointing at the fake provider (one path per provider). The OpenAI path answers 503, so the
+ * fallback examples show Groq taking over. Nodes that would reach a real service (Slack) are
+ * disabled in that copy; the BYOK part still runs.
  */
 const fs = require('node:fs');
 const path = require('node:path');
@@ -12,22 +14,11 @@ const { calculatorScript } = require('../fake-provider.js');
 
 const KEY = 'sk-e2e-examples-7c1d2e3f4a5b';
 const CREDENTIALS = [
-	['byokExampleOpenAi', 'OpenAI (e2e)', 'byokOpenAiApi', 'openai'],
-	['byokExampleGroq', 'Groq (e2e)', 'byokGroqApi', 'groq'],
-	['byokExampleOllama', 'Ollama (e2e)', 'byokOllamaApi', 'ollama'],
-	['byokExampleOpenRouter', 'OpenRouter (e2e)', 'byokOpenRouterApi', 'openrouter'],
+	['byokExampleOpenAi', 'BYOK OpenAI (example)', 'byokOpenAiApi', 'openai'],
+	['byokExampleGroq', 'BYOK Groq (example)', 'byokGroqApi', 'groq'],
+	['byokExampleOllama', 'BYOK Ollama (example)', 'byokOllamaApi', 'ollama'],
+	['byokExampleOpenRouter', 'BYOK OpenRouter (example)', 'byokOpenRouterApi', 'openrouter'],
 ];
-
-/** The example with each provider-calling BYOK node given the test credential of its Provider. */
-function withCredentials(workflow) {
-	for (const node of workflow.nodes) {
-		const provider = node.parameters?.provider;
-		if (!node.type.startsWith('n8n-nodes-byok.') || !provider || node.parameters.mode === 'classify') continue;
-		const [id, name, type] = CREDENTIALS.find((c) => c[3] === provider);
-		node.credentials = { [type]: { id, name } };
-	}
-	return workflow;
-}
 
 /** What each example must produce: [node name, check of its main outputs]. */
 const EXPECT = {
@@ -35,7 +26,7 @@ const EXPECT = {
 	byokExStructured: ['Extract Contact', ([items]) => items.length === 2 && items.every((i) => ['buy', 'support', 'other'].includes(i.json.json?.intent))],
 	byokExFallback: [
 		'BYOK Chat',
-		([items]) => items.length === 1 && items[0].json.answeredBy === 'Groq (e2e) · llama-3.3-70b-versatile' && items[0].json.fallbackUsed === true && items[0].json.attempts.at(-1).note === 'answered',
+		([items]) => items.length === 1 && items[0].json.answeredBy === 'BYOK Groq (example) · llama-3.3-70b-versatile' && items[0].json.fallbackUsed === true && items[0].json.attempts.at(-1).note === 'answered',
 	],
 	// Each request leaves on its category's output (Fast, Balanced, Reasoning, Long Context, Vision, Code); none has an image.
 	byokExRouterBranch: [
@@ -49,11 +40,36 @@ const EXPECT = {
 		'Auto-Router',
 		([items]) =>
 			items.map((i) => `${i.json.routing?.category}=${i.json.answeredBy}`).join() ===
-			'fast=OpenRouter (e2e) · openai/gpt-oss-20b,balanced=OpenRouter (e2e) · qwen/qwen3-30b-a3b-instruct,reasoning=OpenRouter (e2e) · deepseek/deepseek-r1-distill-llama-70b,code=Groq (e2e) · qwen/qwen3-32b',
+			'fast=BYOK OpenRouter (example) · openai/gpt-oss-20b,balanced=BYOK OpenRouter (example) · qwen/qwen3-30b-a3b-instruct,' +
+				'reasoning=BYOK OpenRouter (example) · deepseek/deepseek-r1-distill-llama-70b,code=BYOK Groq (example) · qwen/qwen3-32b',
 	],
 	// OpenAI is down: Groq (the sub-node on the fallback input) answers, using the calculator twice.
 	byokExAgent: ['AI Agent', ([items]) => items.length === 1 && items[0].json.output === 'The answer is 43'],
+	// Runs after byok-chat-basic.json (files run in name order): its two answers are in the store the n8n processes share.
+	byokExSpendReport: [
+		'BYOK Usage',
+		([items]) =>
+			items.length === 1 &&
+			/^BYOK usage on \d{4}-\d\d-\d\d \(UTC\)/.test(items[0].json.text) &&
+			items[0].json.text.includes('BYOK OpenAI (example) (openai)') &&
+			items[0].json.keys.find((k) => k.credential === 'BYOK OpenAI (example)')?.today.requests >= 2,
+	],
 };
+
+/** Node types that would reach a real service: disabled in the imported copy. */
+const OUTSIDE = new Set(['n8n-nodes-base.slack', 'n8n-nodes-base.emailSend']);
+
+/** The copy that is imported: each provider-calling BYOK node with the test credential of its Provider, outside services disabled. */
+function testCopy(workflow) {
+	const nodes = workflow.nodes.map((node) => {
+		if (OUTSIDE.has(node.type)) return { ...node, disabled: true };
+		const provider = node.parameters?.provider;
+		if (!node.type.startsWith('n8n-nodes-byok.') || !provider || node.parameters.mode === 'classify') return node;
+		const [id, name, type] = CREDENTIALS.find((c) => c[3] === provider);
+		return { ...node, credentials: { [type]: { id, name } } };
+	});
+	return { ...workflow, nodes };
+}
 
 /**
  * The fake's answers: for the fallback examples OpenAI is down; a JSON schema request gets JSON; a
@@ -83,9 +99,9 @@ async function examplesPhase({ n8n, scratch, fake, t }) {
 		const workflow = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8'));
 		const expectation = EXPECT[workflow.id];
 		if (!t.check(`examples: ${file} has a check`, !!expectation, workflow.id)) continue;
-		const workflowFile = path.join(scratch.dir, `example-${file}`);
-		fs.writeFileSync(workflowFile, JSON.stringify(withCredentials(workflow)));
-		const imported = await runN8nCli(n8n, scratch.userFolder, ['import:workflow', `--input=${workflowFile}`], { logFile, allowFailure: true });
+		const copy = path.join(scratch.dir, `example-${file}`);
+		fs.writeFileSync(copy, JSON.stringify(testCopy(workflow)));
+		const imported = await runN8nCli(n8n, scratch.userFolder, ['import:workflow', `--input=${copy}`], { logFile, allowFailure: true });
 		if (!t.check(`examples: ${file} imports`, imported.code === 0, tail(imported.stdout + imported.stderr))) continue;
 		fake.reset();
 		fake.setHandler(handler(workflow.id));

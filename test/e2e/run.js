@@ -168,7 +168,7 @@ async function packPackage(destDir) {
 
 /**
  * Installs the tarball the way n8n installs community packages: into <user folder>/.n8n/nodes.
- * The n8n-workflow peer is left out (n8n provides it); openai, zod and bottleneck come from the
+ * The n8n-workflow peer is left out (n8n provides it); openai, zod and ioredis come from the
  * npm cache or registry. Scripts are skipped; the package has none that matter at runtime.
  */
 async function installPackage(userFolder, tarball) {
@@ -541,6 +541,23 @@ async function headlessRunPhase({ n8n, scratch, fake, t, timings }) {
 	t.check('the API key appears nowhere in the fallback execute output', !(fb.stdout + fb.stderr).includes(GOOD_KEY));
 }
 
+/** Runs one phase on its own (`node test/e2e/<phase>.js`): packs dist/ as it is, with a fake provider of its own. */
+async function runPhaseAlone(phase) {
+	const t = reporter();
+	const scratch = makeScratch('byok-phase-pack-');
+	const fake = await require('../fake-provider.js').startFakeProvider();
+	try {
+		const n8n = await provisionN8n();
+		const tarball = await packPackage(scratch.dir);
+		await phase({ n8n, fake, t, timings: {}, tarball });
+	} finally {
+		await fake.close();
+		fs.rmSync(scratch.dir, { recursive: true, force: true });
+	}
+	console.log(`${t.passed} passed, ${t.failed} failed`);
+	process.exitCode = t.failed === 0 ? 0 : 1;
+}
+
 async function main() {
 	const t = reporter();
 	const timings = {};
@@ -565,6 +582,8 @@ async function main() {
 		await require('./examples.js').examplesPhase(context);
 		// Phase 2c: BYOK Chat Model in n8n's AI Agent and chains.
 		await require('./agent.js').agentPhase(context);
+		// Phase 2d: counts (Requests per Day, usage, budgets) survive a restart of n8n without Redis.
+		await require('./restart.js').restartPhase(context);
 		// Phase 3: the same path in n8n's editor, in a real browser (own n8n, fresh database).
 		await require('./browser.js').browserPhase(context);
 		// Phase 4: queue mode, main + 2 workers sharing one key's limits through Redis.
@@ -577,7 +596,7 @@ async function main() {
 		t.check('no n8n process left running', liveGroups.size === 0, [...liveGroups].join(', '));
 	}
 
-	const timingText = [['pack + install', timings.install], ['server ready', timings.serverReady], ['execute', timings.execute], ['agent and chains', timings.agent], ['browser e2e', timings.browser], ['queue mode', timings.queue]]
+	const timingText = [['pack + install', timings.install], ['server ready', timings.serverReady], ['execute', timings.execute], ['agent and chains', timings.agent], ['restart', timings.restart], ['browser e2e', timings.browser], ['queue mode', timings.queue], ['queue mode under Redis trouble', timings.queueTrouble]]
 		.filter(([, ms]) => ms !== undefined)
 		.map(([name, ms]) => `${name} ${seconds(ms)}`)
 		.join(', ');
@@ -602,6 +621,7 @@ module.exports = {
 	reporter,
 	parseExecuteOutput,
 	restClient,
+	runPhaseAlone,
 	sleep,
 	tail,
 };

@@ -24,6 +24,7 @@ import {
 } from 'n8n-workflow';
 import { ByokAutoRouter } from '../../nodes/ByokAutoRouter/ByokAutoRouter.node';
 import { ByokChat } from '../../nodes/ByokChat/ByokChat.node';
+import { ByokUsage } from '../../nodes/ByokUsage/ByokUsage.node';
 import { ByokChatModel } from '../../nodes/ByokChatModel/ByokChatModel.node';
 
 /** A start node that emits the items in its `items` parameter (json and optional binary). */
@@ -97,6 +98,7 @@ class OtherModel implements INodeType {
 const types: Record<string, INodeType> = {
 	'n8n-nodes-byok.byokChat': new ByokChat(),
 	'n8n-nodes-byok.byokAutoRouter': new ByokAutoRouter(),
+	'n8n-nodes-byok.byokUsage': new ByokUsage(),
 	'n8n-nodes-byok.byokChatModel': new ByokChatModel(),
 	'test.items': new TestItems(),
 	'test.modelUser': new ModelUser(),

@@ -105,7 +105,7 @@ export class ByokAutoRouterV1 implements INodeType {
 		return await runItems(this, mode === 'classify' ? CATEGORIES.length : 1, async (i, secrets, signal) => {
 			const options = this.getNodeParameter('options', i, {}) as IDataObject;
 			const request = await readRequest(this, i, options);
-			const settings = callSettings(options, signal);
+			const settings = callSettings(options, signal, this.logger);
 			const candidatesOf = async (category: Category) => {
 				const primary = selectedProviders(this, i)[0];
 				const list = String(this.getNodeParameter(`categoryModels.${category}`, i, '') ?? '');

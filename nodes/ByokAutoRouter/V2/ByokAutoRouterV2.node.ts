@@ -154,7 +154,7 @@ export class ByokAutoRouterV2 implements INodeType {
 		return await runItems(this, perCategory ? CATEGORIES.length : 1, async (i, secrets, signal) => {
 			const options = this.getNodeParameter('options', i, {}) as IDataObject;
 			const request = await readRequest(this, i, options);
-			const settings = callSettings(options, signal);
+			const settings = callSettings(options, signal, this.logger);
 			let chains: Promise<Array<Candidate[] | undefined>> | undefined;
 			const candidatesOf = async (category: Category) => {
 				chains ??= connectedChains(this, i);
