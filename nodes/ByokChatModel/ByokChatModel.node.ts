@@ -1,6 +1,5 @@
 import {
 	NodeConnectionTypes,
-	NodeOperationError,
 	type IDataObject,
 	type INodeType,
 	type INodeTypeDescription,
@@ -18,7 +17,7 @@ import {
 	singleProviderCredentials,
 	toNodeError,
 } from '../shared/n8n';
-import { chainOf, modelInput } from '../shared/chain';
+import { chainOf, modelInput, notByokModel } from '../shared/chain';
 import { ByokModel, supplyByokModel } from '../shared/sdk-model';
 
 /**
@@ -66,12 +65,7 @@ export class ByokChatModel implements INodeType {
 		});
 		const fallback = await this.getInputConnectionData(NodeConnectionTypes.AiLanguageModel, itemIndex);
 		const fallbacks = fallback === undefined ? [] : chainOf(fallback)?.candidates;
-		if (!fallbacks) {
-			throw new NodeOperationError(node, 'The model connected to "Fallback Model" is not a BYOK Chat Model.', {
-				itemIndex,
-				description: 'Connect a BYOK Chat Model there (each has its own provider, credential and model), or remove the connection.',
-			});
-		}
+		if (!fallbacks) throw notByokModel(node, 'Fallback Model', itemIndex);
 		const candidates = [own, ...fallbacks];
 		const secrets = candidates.flatMap((c) => c.connection.secrets);
 		const options = this.getNodeParameter('options', itemIndex, {}) as IDataObject;

@@ -38,6 +38,14 @@ export function chainOf(supplied: unknown): Chain | undefined {
 	return model?.[CHAIN];
 }
 
+/** Another kind of model on one of our inputs (say, from an imported workflow). */
+export function notByokModel(node: INode, input: string, itemIndex: number): NodeOperationError {
+	return new NodeOperationError(node, `The model connected to "${input}" is not a BYOK Chat Model.`, {
+		itemIndex,
+		description: 'Connect a BYOK Chat Model there (each has its own credential and model), or remove the connection.',
+	});
+}
+
 /** n8n's lists of connections into a node, by input index (`getConnections`, left out of the context's public type). */
 type GetConnections = (node: INode, type: string) => NodeInputConnections;
 
@@ -60,19 +68,14 @@ export async function connectedChains(ctx: IExecuteFunctions, itemIndex: number)
 		else foreign++;
 	}
 	const node = ctx.getNode();
-	const getConnections = (ctx as unknown as { getConnections?: GetConnections }).getConnections;
-	// Without getConnections (not in n8n 2.41), a single input can still only hold its one chain.
-	const sources: Array<string | undefined> = getConnections
-		? inputs.map((_, index) => getConnections.call(ctx, node, NodeConnectionTypes.AiLanguageModel)[index]?.[0]?.node)
-		: [[...chains.keys()][0]];
+	const connections = (ctx as unknown as { getConnections?: GetConnections }).getConnections?.call(ctx, node, NodeConnectionTypes.AiLanguageModel);
+	// Should a later n8n drop getConnections, a single input can still only hold its one chain.
+	const sources: Array<string | undefined> = connections ? inputs.map((_, index) => connections[index]?.[0]?.node) : [[...chains.keys()][0]];
 	if (foreign > 0) {
 		// n8n leaves disabled sub-nodes out: the enabled source that gave no chain is not ours.
 		const disabled = new Set(ctx.getParentNodes(node.name, { connectionType: NodeConnectionTypes.AiLanguageModel, depth: 1 }).filter((p) => p.disabled).map((p) => p.name));
 		const index = Math.max(0, sources.findIndex((source) => source !== undefined && !chains.has(source) && !disabled.has(source)));
-		throw new NodeOperationError(node, `The model connected to "${inputs[index].displayName ?? 'Model'}" is not a BYOK Chat Model.`, {
-			itemIndex,
-			description: 'Connect a BYOK Chat Model there (each has its own credential and model), or remove the connection.',
-		});
+		throw notByokModel(node, inputs[index].displayName ?? 'Model', itemIndex);
 	}
 	return sources.map((source) => (source === undefined ? undefined : chains.get(source)));
 }

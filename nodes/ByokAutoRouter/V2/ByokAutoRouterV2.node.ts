@@ -24,7 +24,14 @@ import { CATEGORY_OUTPUTS, categoryOverrideProperty, HINTS, LABELS, routeItem, r
 const ROUTE = { mode: ['route'] };
 
 /** The parameter holding a category's model, and the list search behind it. */
-const MODEL_PARAMETER = Object.fromEntries(CATEGORIES.map((c) => [c, `${LABELS[c].replace(' ', '').replace(/^./, (f) => f.toLowerCase())}Model`])) as Record<Category, string>;
+const MODEL_PARAMETER: Record<Category, string> = {
+	fast: 'fastModel',
+	balanced: 'balancedModel',
+	reasoning: 'reasoningModel',
+	long_context: 'longContextModel',
+	vision: 'visionModel',
+	code: 'codeModel',
+};
 const SEARCH_METHOD = Object.fromEntries(CATEGORIES.map((c) => [c, `search${LABELS[c].replace(' ', '')}Models`])) as Record<Category, string>;
 
 /**
