@@ -6,6 +6,7 @@
  */
 import { NodeHelpers, Workflow, type INodeTypeDescription } from 'n8n-workflow';
 import { ByokAutoRouter } from '../nodes/ByokAutoRouter/ByokAutoRouter.node';
+import { ByokChat } from '../nodes/ByokChat/ByokChat.node';
 import { breakers } from '../nodes/llm/breaker';
 import { CATEGORIES } from '../nodes/llm/catalog';
 import { connectionFromCredential } from '../nodes/llm/client';
@@ -124,6 +125,21 @@ describe('BYOK Chat version 2', () => {
 		const items = Array.from({ length: 6 }, (_, i) => ({ json: { p: `p${i}` } }));
 		const out = nodeOutput(await chat({ prompt: '={{ $json.p }}' }, [groq], { items })).items;
 		expect(out.map((i) => [i.json.text, i.pairedItem])).toEqual(items.map((_, i) => [`echo: p${i}`, { item: i }]));
+	});
+});
+
+describe('subtitles', () => {
+	test('provider and model, and no dangling colon while no model is set (versions 1 and 2)', () => {
+		const versions = new ByokChat().nodeVersions;
+		const subtitle = (version: 1 | 2, parameters: Record<string, unknown>) => {
+			const node = { id: 'c', name: 'BYOK Chat', type: 'n8n-nodes-byok.byokChat', typeVersion: version, position: [0, 0] as [number, number], parameters: parameters as never };
+			const workflow = new Workflow({ nodes: [node], connections: {}, active: false, nodeTypes: { getByName: () => undefined, getByNameAndVersion: () => undefined, getKnownTypes: () => ({}) } as never });
+			return workflow.expression.getSimpleParameterValue(node, versions[version].description.subtitle, 'internal', {});
+		};
+		expect(subtitle(2, { provider: 'groq', model: byId('') })).toBe('groq');
+		expect(subtitle(2, { provider: 'groq', model: byId('llama-3.3-70b-versatile') })).toBe('groq: llama-3.3-70b-versatile');
+		expect(subtitle(1, { providers: ['openai'], model: byId('') })).toBe('openai');
+		expect(subtitle(1, { providers: ['openai'], model: byId('gpt-4.1-mini') })).toBe('openai: gpt-4.1-mini');
 	});
 });
 
