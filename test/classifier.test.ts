@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { CATEGORIES, type Category } from '../nodes/llm/catalog';
 import { classifyByRules, DEFAULT_LONG_CONTEXT_TOKENS } from '../nodes/llm/classifier';
 import { extractFeatures, GROUP_CONCEPTS } from '../nodes/llm/classifier-features';
-import { MODEL_INFO, scoreText } from '../nodes/llm/classifier-model';
+import { modelInfo, scoreText } from '../nodes/llm/classifier-model';
 import type { ChatMessage } from '../nodes/llm/request';
 import { asksLlm, DEFAULT_HYBRID_THRESHOLD } from '../nodes/llm/router';
 
@@ -307,13 +307,13 @@ describe('labelled sets', () => {
 		for (const c of CATEGORIES) expect(training.filter((r) => r.expected === c).length).toBeGreaterThan(0);
 		const nonLatin = training.filter((r) => r.messages.some((m) => typeof m.content === 'string' && /[\u3040-\u9fff\u0400-\u04ff]/.test(m.content)));
 		expect(nonLatin.length).toBeGreaterThan(50);
-		expect(MODEL_INFO.trainedOn).toMatch(/router-train\.jsonl/);
+		expect(modelInfo().trainedOn).toMatch(/router-train\.jsonl/);
 	});
 
 	test('the shipped model was trained on this training data (retrain after editing it: npm run train:router)', () => {
 		// The trainer learns from single-message requests in the four text categories.
 		const trainable = training.filter((r) => !r.repeat && r.messages.length === 1 && r.messages[0].role === 'user' && typeof r.messages[0].content === 'string' && ['fast', 'balanced', 'reasoning', 'code'].includes(r.expected));
-		expect(MODEL_INFO.trainedOn).toMatch(new RegExp(`^${trainable.length} requests from router-train\\.jsonl;`));
+		expect(modelInfo().trainedOn).toMatch(new RegExp(`^${trainable.length} requests from router-train\\.jsonl;`));
 	});
 
 	test('every decision has a known category, a confidence in 0..1 and a reason', () => {

@@ -178,23 +178,41 @@ const CONCEPT_NAMES = Object.keys(CONCEPTS);
 const CONCEPT_IDS = CONCEPT_NAMES.map((name) => hashOf(KIND_CONCEPT, name));
 const HEAD_CONCEPT_IDS = CONCEPT_IDS.map((id) => mix(id, KIND_HEAD));
 const TAIL_CONCEPT_IDS = CONCEPT_IDS.map((id) => mix(id, KIND_TAIL));
-const wholeWords = new Map<number, number[]>();
-const prefixes = new Map<number, number[]>();
-CONCEPT_NAMES.forEach((name, concept) => {
-	for (const entry of CONCEPTS[name].split(' ')) {
-		const stem = entry.endsWith('*');
-		const cjk = isCjk(entry.charCodeAt(0));
-		// Digits are 0 in the text ("ec2" reads "ec0").
-		const core = (cjk ? entry.slice(0, CJK_SPAN) : stem ? entry.slice(0, -1) : entry).replace(/[1-9]/g, '0');
-		const valid = cjk ? [...core].every((c) => isCjk(c.charCodeAt(0))) : core.length >= (stem ? 3 : 1) && [...core].every((c) => isWordChar(c.charCodeAt(0)));
-		if (!valid) throw new Error(`classifier-lexicon.ts: "${entry}" in ${name} can never match a word`);
-		const table = stem || cjk ? prefixes : wholeWords;
-		const id = hashOf(KIND_WORD, core);
-		const list = table.get(id) ?? [];
-		if (!list.includes(concept)) list.push(concept);
-		table.set(id, list);
-	}
-});
+interface Lexicon {
+	wholeWords: Map<number, number[]>;
+	prefixes: Map<number, number[]>;
+}
+let lexicon: Lexicon | undefined;
+
+/** Built on the first text, not when the module loads (n8n's startup should not pay for it). */
+function buildLexicon(): Lexicon {
+	const wholeWords = new Map<number, number[]>();
+	const prefixes = new Map<number, number[]>();
+	CONCEPT_NAMES.forEach((name, concept) => {
+		for (const entry of CONCEPTS[name].split(' ')) {
+			const stem = entry.endsWith('*');
+			const cjk = isCjk(entry.charCodeAt(0));
+			// An entry's id is its word's id (hashOf(KIND_WORD, ...)), computed in place; digits are 0
+			// in the text ("ec2" reads "ec0").
+			const end = cjk ? Math.min(entry.length, CJK_SPAN) : stem ? entry.length - 1 : entry.length;
+			let h = step(FNV_OFFSET, KIND_WORD);
+			let valid = end >= (stem ? 3 : 1);
+			for (let i = 0; i < end; i++) {
+				let c = entry.charCodeAt(i);
+				if (c >= 0x31 && c <= 0x39) c = 0x30;
+				valid &&= cjk ? isCjk(c) : isWordChar(c);
+				h = step(h, c);
+			}
+			if (!valid) throw new Error(`classifier-lexicon.ts: "${entry}" in ${name} can never match a word`);
+			const table = stem || cjk ? prefixes : wholeWords;
+			const id = h >>> 0;
+			const list = table.get(id);
+			if (!list) table.set(id, [concept]);
+			else if (!list.includes(concept)) list.push(concept);
+		}
+	});
+	return { wholeWords, prefixes };
+}
 
 export function bounded(text: string, head = HEAD, tail = TAIL): string {
 	return text.length <= head + tail ? text : `${text.slice(0, head)}\n${text.slice(text.length - tail)}`;
@@ -210,6 +228,8 @@ const wordEnd: number[] = [];
  * names them. Deterministic: the same text always gives the same features in the same order.
  */
 export function extractFeatures(text: string, emit: Emit): TextView {
+	lexicon ??= buildLexicon();
+	const { wholeWords, prefixes } = lexicon;
 	const window = bounded(text);
 	const lower = window.toLowerCase();
 
