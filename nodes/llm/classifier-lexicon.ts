@@ -121,15 +121,25 @@ export const FILLER = new Set(
 export const FOLLOW_UP_STARTS = [
 	'now', 'also', 'and', 'then', 'next', 'but', 'instead', 'what about', 'how about', 'what if', 'ok(?:ay)?,? (?:and|but|now|so)', 'so',
 	'jetzt', 'und', 'auch', 'dann', 'aber', 'maintenant', 'et', 'aussi', 'ensuite', 'mais', 'ahora', 'y', 'también', 'luego', 'pero', 'agora', 'e', 'depois', 'mas', 'では', 'じゃあ', '次に',
+	'ora', 'adesso', 'poi', 'invece', 'ma', 'en (?:nu|als|dan|ook)', 'nu', 'ook', 'maar', 'teraz', 'a (?:jeśli|co|teraz|gdyby)', 'i (?:jeszcze|teraz)', 'potem', 'ale',
+	'теперь', 'а (?:если|теперь)', 'и (?:ещё|еще)', '那', '那么', '然后', '还有', '如果', '그럼', '이제',
 ];
 export const BACK_REFERENCES = [
 	'it', 'its', 'that', 'this', 'these', 'those', 'them', 'ones', 'same', 'again', 'too', 'else', 'shorter', 'longer', 'simpler', 'funnier',
 	'dies', 'diese', 'nochmal', 'kürzer', 'davon', 'ça', 'cela', 'ceci', 'encore', 'pareil', 'eso', 'esto', 'otra vez', 'isso', 'isto', 'de novo', 'それ', 'これ', 'もっと', 'もう一度',
+	// "Make it shorter / more formal" in other languages.
+	'make it', 'länger', 'einfacher', 'förmlicher', 'freundlicher', 'mach es', 'plus (?:court|courte|long|longue|simple|formel|poli|chaleureux|drôle)', 'fais-le', 'refais',
+	'hazlo', 'más (?:corto|largo|formal|simple|sencillo|amable)', 'lo mismo', 'mais (?:curto|longo|formal|simples)', 'faça isso',
+	'più (?:corto|breve|lungo|formale|semplice|gentile)', 'questo', 'questa', 'quello', 'quella', 'di nuovo', 'ancora', 'rendilo', 'fallo',
+	'korter', 'langer', 'formeler', 'eenvoudiger', 'nog eens', 'opnieuw', 'krócej', 'dłużej', 'prościej', 'jeszcze raz', 'ponownie', 'to samo',
+	'короче', 'ещё раз', 'это', '再', '短一点', '这个', '它', '短く', '다시', '더 짧게',
 ];
 /** ...unless it says it changes the subject. */
 export const TOPIC_SWITCHES = [
 	'by the way', 'btw', 'unrelated', 'off-topic', 'different (?:topic|question)', 'another question', 'new question', 'quick question', 'quick one', 'never ?mind',
 	'übrigens', 'andere frage', 'au fait', 'autre question', 'por cierto', 'otra pregunta', 'a propósito', 'outra pergunta', 'ところで', '話は変わ',
+	'a proposito', 'altra domanda', 'cambiando argomento', 'trouwens', 'andere vraag', 'przy okazji', 'inne pytanie', 'swoją drogą', 'кстати', 'другой вопрос',
+	'顺便', '换个话题', '另外一个问题', '그런데', '다른 질문',
 ];
 /** System-prompt phrases that make the system prompt describe the task, not a persona. */
 export const DIRECTIVES = [
@@ -137,6 +147,8 @@ export const DIRECTIVES = [
 	'you (?:convert|translate|classify|extract|rewrite|detect|turn)', 'you are a (?:translation|classification|extraction) (?:engine|tool|model)', '^(?:translate|classify|extract|summari[sz]e|convert|turn) ',
 	'antworte nur', 'gib nur', 'nachricht des (?:nutzers|benutzers)', 'réponds uniquement', "le message de l'utilisateur", 'responde solo', 'el mensaje del usuario', 'responda apenas', 'a mensagem do usuário',
 	'のみを出力', 'だけを出力', 'ユーザーのメッセージ',
+	'rispondi solo', "il messaggio dell'utente", 'antwoord alleen', 'het bericht van de gebruiker', 'odpowiadaj tylko', 'użytkownika', 'отвечай только', 'сообщение пользователя',
+	'只输出', '用户的消息', '用户的请求',
 ];
 
 /** Function words a reason does not name (they may still count in the model). */
