@@ -2,7 +2,7 @@
 /**
  * Trains the Auto-Router's text model and writes nodes/llm/classifier-model.json.
  *
- *   npm run train:router [-- --data FILE.jsonl ...] [--l2 X] [--epochs N] [--min-df N] [--prune X] [--folds N] [--validate FILE.jsonl] [--dry-run]
+ *   npm run train:router [-- --data FILE.jsonl ...] [--l2 X] [--epochs N] [--min-df N] [--prune X] [--folds N] [--block N] [--validate FILE.jsonl] [--misses] [--dry-run]
  *
  * Data: labelled JSONL in the eval format (test/fixtures/router-train.jsonl by default; --data may
  * be given several times). Only single-message requests in the four text categories (fast,
@@ -11,14 +11,17 @@
  *
  * Model: multinomial logistic regression over the features of nodes/llm/classifier-features.ts
  * (read from dist/, so the features are exactly the ones classification uses), L2-regularised,
- * trained full-batch with Adam from zero (deterministic: the same data gives the same file).
+ * trained full-batch with Adam from zero (deterministic: the same data gives the same file), each
+ * category weighing the same whatever its share of the data.
  * Features seen in fewer than --min-df requests are dropped; weights are stored as int8, and
  * features whose weights are all under --prune (default 0.05) are left out of the file.
  *
  * Calibration: k-fold cross-validation (--folds, default 5) gives every request a prediction from a
  * model that did not see it; the temperature that makes those probabilities fit best (lowest
  * log-loss) is stored, and the cross-validated accuracy is printed as the honest figure for data
- * like the training data.
+ * like the training data. Folds are made of blocks of --block consecutive lines (default 40): lines
+ * written together often share a template, and random-line folds over-estimate (--block 1 shows
+ * by how much). --misses lists the cross-validated misses.
  */
 'use strict';
 const fs = require('node:fs');
@@ -28,7 +31,7 @@ const root = path.join(__dirname, '..');
 const { extractFeatures, GROUP_COUNT, groupScales, TEXT_CATEGORIES } = require(path.join(root, 'dist', 'nodes', 'llm', 'classifier-features.js'));
 
 const args = process.argv.slice(2);
-const settings = { data: [], validate: [], l2: 1e-4, epochs: 300, minDf: 2, prune: 0.05, folds: 5, block: 40, dryRun: false, out: path.join(root, 'nodes', 'llm', 'classifier-model.json') };
+const settings = { data: [], validate: [], l2: 1e-4, epochs: 200, minDf: 2, prune: 0.05, folds: 5, block: 40, dryRun: false, out: path.join(root, 'nodes', 'llm', 'classifier-model.json') };
 for (let i = 0; i < args.length; i++) {
 	const a = args[i];
 	if (a === '--data') settings.data.push(args[++i]);
@@ -43,7 +46,7 @@ for (let i = 0; i < args.length; i++) {
 	else if (a === '--dry-run') settings.dryRun = true;
 	else if (a === '--misses') settings.misses = true;
 	else {
-		console.error(`unknown argument ${a}\nusage: npm run train:router [-- --data FILE.jsonl ...] [--l2 X] [--epochs N] [--min-df N] [--prune X] [--folds N] [--validate FILE.jsonl] [--dry-run]`);
+		console.error(`unknown argument ${a}\nusage: npm run train:router [-- --data FILE.jsonl ...] [--l2 X] [--epochs N] [--min-df N] [--prune X] [--folds N] [--block N] [--validate FILE.jsonl] [--misses] [--dry-run]`);
 		process.exit(2);
 	}
 }
@@ -132,6 +135,11 @@ function train(train) {
 	const logits = new Float64Array(K);
 	const p = new Float64Array(K);
 	const d = new Float64Array(K);
+	// Each category weighs the same in the loss, whatever its share of the data: the requests a
+	// router sees need not come in the training data's proportions.
+	const counts = new Float64Array(K);
+	for (let i = 0; i < n; i++) counts[labels[i]]++;
+	const weight = Float64Array.from(counts, (c) => n / (K * Math.max(1, c)));
 	for (let epoch = 1; epoch <= settings.epochs; epoch++) {
 		gW.fill(0);
 		gb.fill(0);
@@ -146,7 +154,7 @@ function train(train) {
 			let sum = 0;
 			for (let k = 0; k < K; k++) sum += p[k] = Math.exp(logits[k] - top);
 			for (let k = 0; k < K; k++) {
-				d[k] = (p[k] / sum - (k === labels[i] ? 1 : 0)) / n;
+				d[k] = (weight[labels[i]] * (p[k] / sum - (k === labels[i] ? 1 : 0))) / n;
 				gb[k] += d[k];
 			}
 			for (let j = start[i]; j < start[i + 1]; j++) {
@@ -227,6 +235,13 @@ console.log(`${settings.folds}-fold cross-validated accuracy (blocks of ${settin
 	const right = hard.filter((o) => argmax(o.logits) === o.e.label).length;
 	console.log(`  hard cases ${right}/${hard.length} = ${((100 * right) / hard.length).toFixed(1)}%`);
 }
+{
+	const recalls = TEXT_CATEGORIES.map((_, k) => {
+		const mine = oof.filter((o) => o.e.label === k);
+		return mine.filter((o) => argmax(o.logits) === k).length / mine.length;
+	});
+	console.log(`  mean recall over the categories ${((100 * recalls.reduce((a, b) => a + b, 0)) / K).toFixed(1)}%`);
+}
 for (let k = 0; k < K; k++) {
 	const mine = oof.filter((o) => o.e.label === k);
 	const right = mine.filter((o) => argmax(o.logits) === k).length;
@@ -290,7 +305,7 @@ const file = {
 	temperature,
 	bias: Array.from(final.b, (x) => Math.round(x * 1e4) / 1e4),
 	scale: Number(final.scale.toPrecision(6)),
-	trainedOn: `${examples.length} requests from ${settings.data.map((f) => path.basename(f)).join(', ')}; ${settings.folds}-fold CV accuracy ${((100 * cvRight) / oof.length).toFixed(1)}%`,
+	trainedOn: `${examples.length} requests from ${settings.data.map((f) => path.basename(f)).join(', ')}; ${settings.folds}-fold CV accuracy (blocks of ${settings.block} lines) ${((100 * cvRight) / oof.length).toFixed(1)}%`,
 	ids: idBytes.toString('base64'),
 	weights: weightBytes.toString('base64'),
 };

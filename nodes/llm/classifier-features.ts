@@ -4,11 +4,12 @@
  * microseconds). The same function feeds training (scripts/train-router.js, through dist/) and
  * classification, so the two cannot drift apart.
  *
- * Features, in five groups. A feature counts once per text, whatever its repeats; each group's
+ * Features, in seven groups. A feature counts once per text, whatever its repeats; each group's
  * features are scaled by 1/sqrt(how many of them the model knows in this text), so a long text
  * does not outvote a short one by its size alone (facts count 1 each).
- * - words: every word and every pair of neighbouring words. Digits become 0 ("2024" -> "0000");
- *   a CJK character is a word of its own, so CJK pairs are character bigrams.
+ * - words: every word. Digits become 0 ("2024" -> "0000"); a CJK character is a word of its own.
+ * - pairs: every pair of neighbouring words (for CJK, character bigrams), in a group of their own:
+ *   there are about as many as words, and mixed with them they would halve the words' weight.
  * - head and tail: the first and the last EDGE_WORDS words and their concepts again, each in its
  *   own group: the instruction usually comes first (or last, after a pasted text), and in its own
  *   group it keeps its weight however long the pasted text is.
@@ -30,12 +31,13 @@ export const TEXT_CATEGORIES = ['fast', 'balanced', 'reasoning', 'code'] as cons
 export type TextCategory = (typeof TEXT_CATEGORIES)[number];
 
 export const GROUP_WORDS = 0;
-export const GROUP_HEAD = 1;
-export const GROUP_TAIL = 2;
-export const GROUP_CHARS = 3;
-export const GROUP_CONCEPTS = 4;
-export const GROUP_FACTS = 5;
-export const GROUP_COUNT = 6;
+export const GROUP_PAIRS = 1;
+export const GROUP_HEAD = 2;
+export const GROUP_TAIL = 3;
+export const GROUP_CHARS = 4;
+export const GROUP_CONCEPTS = 5;
+export const GROUP_FACTS = 6;
+export const GROUP_COUNT = 7;
 
 /** A feature's value from how many features of its group the model knows in the text; facts count 1 each. */
 export function groupScales(counts: ArrayLike<number>, out: number[] = new Array<number>(GROUP_COUNT)): number[] {
@@ -300,7 +302,7 @@ export function extractFeatures(text: string, emit: Emit): TextView {
 		emit(word, GROUP_WORDS, w);
 		if (w < EDGE_WORDS) emit(mix(word, KIND_HEAD), GROUP_HEAD, w);
 		if (w >= tailFrom) emit(mix(word, KIND_TAIL), GROUP_TAIL, w);
-		if (w > 0) emit(mix(mix(previous, KIND_PAIR), word), GROUP_WORDS, w - 1);
+		if (w > 0) emit(mix(mix(previous, KIND_PAIR), word), GROUP_PAIRS, w - 1);
 		previous = word;
 	}
 

@@ -163,7 +163,11 @@ const clamp = (x: number) => Math.max(0, Math.min(1, Math.round(x * 100) / 100))
 
 function decide(category: Category, confidence: number, reason: string, score?: ModelScore): RouterDecision {
 	const decision: RouterDecision = { category, confidence: clamp(confidence), reason };
-	if (score) decision.probabilities = Object.fromEntries(TEXT_CATEGORIES.map((c, k) => [c, clamp(score.probabilities[k])]));
+	if (score) {
+		const probabilities: RouterDecision['probabilities'] = {};
+		for (let k = 0; k < TEXT_CATEGORIES.length; k++) probabilities[TEXT_CATEGORIES[k]] = clamp(score.probabilities[k]);
+		decision.probabilities = probabilities;
+	}
 	return decision;
 }
 
@@ -281,5 +285,6 @@ function warmUp(): void {
 		[{ role: 'user', content: `Summarize this:\n${'The board met on 3 May, reviewed a budget of 4,500 and agreed on the plan. '.repeat(60)}` }],
 		[{ role: 'user', content: `要約してください。\n${'本契約において、甲は乙に対し必要な情報を適時に提供するものとする。'.repeat(60)}` }],
 	];
-	for (let i = 0; i < 3; i++) for (const messages of samples) classify(messages, {});
+	// Twice: a regex runs interpreted the first time and is compiled to machine code the second.
+	for (let i = 0; i < 2; i++) for (const messages of samples) classify(messages, {});
 }
