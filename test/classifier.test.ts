@@ -232,6 +232,25 @@ describe('concepts carry across languages', () => {
 	});
 });
 
+describe('loading', () => {
+	test('requiring the classifier does not read the model; the first classification does', () => {
+		let read = 0;
+		jest.isolateModules(() => {
+			jest.doMock('../nodes/llm/classifier-model.json', () => {
+				read++;
+				return jest.requireActual('../nodes/llm/classifier-model.json');
+			});
+			// eslint-disable-next-line @typescript-eslint/no-require-imports
+			const fresh = require('../nodes/llm/classifier') as typeof import('../nodes/llm/classifier');
+			expect(read).toBe(0);
+			expect(fresh.classifyByRules([user('Write a SQL query that counts orders per day.')]).category).toBe('code');
+			expect(fresh.classifyByRules([user('Thanks!')]).category).toBe('fast');
+			expect(read).toBe(1);
+		});
+		jest.dontMock('../nodes/llm/classifier-model.json');
+	});
+});
+
 describe('decisions', () => {
 	test('reasons name what decided: a rule, or words of the request and facts about it', () => {
 		expect(classifyByRules([withImage('hi')]).reason).toMatch(/image/);
