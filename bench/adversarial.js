@@ -7,6 +7,7 @@
  *
  *   npm run build && node bench/adversarial.js
  */
+require('./scratch-usage.js');
 const { APIError } = require('openai');
 const { classify, plainText } = require('../dist/nodes/llm/errors.js');
 const { parseJsonAnswer, validateAgainstSchema } = require('../dist/nodes/llm/structured.js');

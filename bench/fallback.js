@@ -9,6 +9,7 @@
  * `--before` runs the same scenario on an older build (e.g. a worktree of an earlier commit,
  * built with `npx tsc`), side by side in this run.
  */
+require('./scratch-usage.js');
 const path = require('node:path');
 const OpenAI = require('openai').default;
 const { startFakeProvider } = require('../test/fake-provider.js');

@@ -5,6 +5,7 @@
  *
  *   npm run build && node bench/latency.js [calls]
  */
+require('./scratch-usage.js');
 const OpenAI = require('openai').default;
 const { startFakeProvider } = require('../test/fake-provider.js');
 const { connectionFromCredential } = require('../dist/nodes/llm/client.js');

@@ -14,8 +14,8 @@ import { complete } from '../nodes/llm/dispatch';
 import { limiters } from '../nodes/llm/limiter';
 import { RedisStore, useRedis } from '../nodes/llm/redis';
 import { redisSettings } from '../nodes/llm/redis-settings';
-import { maxInWindow, startFakeProvider } from './fake-provider';
-import { deleteKeys, hasRedisServer, listKeys, ownRedisServer, redisReachableSync, runWorkers, sleep, watchWindowLog } from './helpers/cluster';
+import { lastUserText, maxInWindow, startFakeProvider } from './fake-provider';
+import { deleteKeys, hasRedisServer, listKeys, ownRedisServer, redisReachableSync, runWorkers, sleep, startWorkers, watchWindowLog } from './helpers/cluster';
 
 type Fake = Awaited<ReturnType<typeof startFakeProvider>>;
 type Result = { ok: boolean; provider?: string; kind?: string; message?: string; attempts: string[] };
@@ -33,6 +33,13 @@ const withOwnRedis = redisServer ? describe : describe.skip;
 const workerEnv = (extra: Record<string, string> = {}) => ({ BYOK_REDIS: '', BYOK_REDIS_URL: REDIS_URL, BYOK_REDIS_PREFIX: PREFIX, ...extra });
 
 let fake: Fake;
+const job = (credentialId: string, count: number, extra: Record<string, unknown> = {}) => ({ baseUrl: fake.baseUrl, credentialId, count, ...extra });
+const chats = () => fake.chatRequests.filter((r: { path: string }) => r.path === '/v1/chat/completions');
+/** Arrival times at the primary of the requests whose prompt is `prompt` (one worker's). */
+const arrivals = (prompt: string) => chats().filter((r: { body: object }) => lastUserText(r.body) === prompt).map((r: { at: number }) => r.at);
+/** What the package logged about Redis, per worker. */
+const redisLines = (output: string[][]) => output.map((lines) => lines.filter((l) => l.includes('[n8n-nodes-byok] Redis')));
+
 beforeAll(async () => {
 	fake = await startFakeProvider();
 });
@@ -70,8 +77,6 @@ describe('Redis settings come from n8n\'s queue-mode environment', () => {
 });
 
 withRedis('queue mode: processes sharing one credential through Redis', () => {
-	const job = (credentialId: string, count: number, extra: Record<string, unknown> = {}) => ({ baseUrl: fake.baseUrl, credentialId, count, ...extra });
-	const chats = () => fake.chatRequests.filter((r: { path: string }) => r.path === '/v1/chat/completions');
 	beforeEach(() => fake.reset());
 
 	test('three processes never exceed the per-minute limit in any sliding window, and together use at least 90% of it', async () => {
@@ -143,6 +148,30 @@ withRedis('queue mode: processes sharing one credential through Redis', () => {
 		const [second]: Result[][] = await runWorkers([job(credentialId, 1, { options })], workerEnv(), { onReady: () => fake.reset() });
 		expect(second[0]).toMatchObject({ ok: false, kind: 'breaker_open', attempts: ['custom/m:breaker_open'] });
 		expect(chats()).toHaveLength(0);
+	}, 60_000);
+
+	test('while a breaker is half-open, exactly one probe reaches the provider from all processes together', async () => {
+		const credentialId = `cred-probe-${PREFIX}`;
+		const options = { retries: 0, breaker: { threshold: 1, cooldownMs: 1000 } };
+		const jobs = [1, 2, 3].map((w) => job(credentialId, 3, { options, prompt: `w${w}`, fallbackUrl: `${fake.url}/fb/v1` }));
+		const workers = await startWorkers(jobs, workerEnv());
+		try {
+			fake.reset();
+			fake.setHandler((r: { path: string }) => (r.path.startsWith('/v1/') ? { status: 500, body: { error: { message: 'down' } } } : undefined));
+			const [opened] = await workers.run([1, 0, 0]);
+			expect(opened[0].attempts).toEqual(['custom/m:server:500', 'ollama/fb:ok:200']);
+			await sleep(1200); // the cooldown is over: half-open
+			fake.reset();
+			// The provider is back, slow enough that all nine requests overlap the probe.
+			fake.setHandler((r: { path: string }) => (r.path.startsWith('/v1/') ? { delayMs: 800 } : undefined));
+			const results: Result[] = (await workers.run([3, 3, 3])).flat();
+			expect(results.every((r) => r.ok)).toBe(true);
+			expect(chats()).toHaveLength(1);
+			expect(results.filter((r) => r.provider === 'custom')).toHaveLength(1);
+			expect(results.filter((r) => r.attempts[0] === 'custom/m:breaker_open')).toHaveLength(8);
+		} finally {
+			await workers.stop();
+		}
 	}, 60_000);
 });
 
@@ -238,7 +267,8 @@ withOwnRedis('Redis stopped and restarted mid-run', () => {
 		// Not hanging is the point: a call that waited on Redis forever would fail by jest's timeout.
 		const error = await call(credentialId, limits).catch((err) => err);
 		expect(error).toMatchObject({ kind: 'limits_unavailable' });
-		expect(error.message).toMatch(/BYOK_REDIS_ON_ERROR=fail/);
+		// The words the README promises.
+		expect(error.message).toMatch(/^Limits unavailable: .*BYOK_REDIS_ON_ERROR=fail/);
 		expect(fake.chatRequests).toHaveLength(0);
 		await expect(call(`${credentialId}-unlimited`, {})).resolves.toMatchObject({ provider: 'custom' });
 		expect(logged(warn)).toEqual([expect.stringMatching(/is unreachable .*requests on keys with limits fail until it is back \(BYOK_REDIS_ON_ERROR=fail\)/)]);
@@ -253,4 +283,98 @@ withOwnRedis('Redis stopped and restarted mid-run', () => {
 		}
 		expect(last).toMatchObject({ provider: 'custom' });
 	}, 60_000);
+});
+
+withOwnRedis('Redis killed and restarted empty under worker processes', () => {
+	let server: Awaited<ReturnType<typeof ownRedisServer>>;
+	const ownEnv = (extra: Record<string, string> = {}) => ({ BYOK_REDIS: '', BYOK_REDIS_URL: server.url, BYOK_REDIS_PREFIX: PREFIX, ...extra });
+	beforeEach(async () => {
+		server = await ownRedisServer();
+		fake.reset();
+	});
+	afterEach(() => server.stop());
+
+	test('the moment Redis dies, each process keeps its window and its spacing (Smoothed) instead of sending what was waiting at once', async () => {
+		// 30 per 6 s, smoothed: one start every 202 ms, cluster-wide while Redis is up, per process without it.
+		const windowMs = 6000;
+		const limit = 30;
+		const jobs = [1, 2].map((w) => job(`cred-spacing-${PREFIX}`, 25, { prompt: `w${w}`, limits: { requestsPerMinute: limit, pacing: 'smoothed' }, windowMs }));
+		const workers = await startWorkers(jobs, ownEnv());
+		try {
+			fake.reset();
+			const running = workers.run();
+			await sleep(1500); // requests are queued on both workers, waiting for Redis's go-ahead
+			await server.stop();
+			const stoppedAt = Date.now();
+			await sleep(2000);
+			await server.start();
+			const results: Result[] = (await running).flat();
+			expect(results.filter((r) => !r.ok)).toEqual([]);
+			for (const worker of ['w1', 'w2']) {
+				const times = arrivals(worker);
+				expect(times).toHaveLength(25);
+				// Never two of one process's requests within half the spacing (a few ms apart when released at once).
+				const gaps = times.slice(1).map((t: number, i: number) => t - times[i]);
+				expect(Math.min(...gaps)).toBeGreaterThanOrEqual(100);
+				expect(maxInWindow(times, windowMs)).toBeLessThanOrEqual(limit);
+				expect(times.filter((t: number) => t > stoppedAt + 100 && t < stoppedAt + 1900).length).toBeGreaterThan(3);
+			}
+			expect(redisLines(workers.output).map((lines) => lines.length)).toEqual([2, 2]); // unreachable, back
+		} finally {
+			await workers.stop();
+		}
+	}, 90_000);
+
+	test.each(['local', 'fail'])('BYOK_REDIS_ON_ERROR=%s: after an empty restart the window holds what each process sent before it', async (onError) => {
+		const windowMs = 8000;
+		const limit = 20;
+		const jobs = [1, 2].map((w) => job(`cred-reseed-${onError}-${PREFIX}`, 6, { prompt: `w${w}`, limits: { requestsPerMinute: limit }, windowMs }));
+		const workers = await startWorkers(jobs, ownEnv({ BYOK_REDIS_ON_ERROR: onError }));
+		try {
+			fake.reset();
+			expect((await workers.run()).flat().every((r: Result) => r.ok)).toBe(true); // 12 at once
+			await server.stop();
+			await server.start(); // no persistence: everything Redis held is gone
+			await sleep(1500); // both workers reconnect, idle
+			// 16 more, most from one worker: 8 fit into the window, the rest wait for it.
+			expect((await workers.run([14, 2])).flat().every((r: Result) => r.ok)).toBe(true);
+			const times = [...arrivals('w1'), ...arrivals('w2')];
+			expect(times).toHaveLength(28);
+			expect(maxInWindow(times, windowMs)).toBeLessThanOrEqual(limit);
+		} finally {
+			await workers.stop();
+		}
+	}, 90_000);
+
+	test('Requests per Day: during an outage each process goes on from the last count it saw, and an empty Redis gets that count back', async () => {
+		const credentialId = `cred-day-outage-${PREFIX}`;
+		const jobs = [1, 2].map((w) => job(credentialId, 1, { prompt: `w${w}`, limits: { requestsPerDay: 5 }, sequential: true }));
+		const workers = await startWorkers(jobs, ownEnv());
+		let message: string | undefined;
+		try {
+			fake.reset();
+			expect((await workers.run([5, 0]))[0].every((r: Result) => r.ok)).toBe(true);
+			const spent: Result[] = (await workers.run([1, 1])).flat();
+			expect(spent.map((r) => r.kind)).toEqual(['daily_limit', 'daily_limit']);
+			message = spent[0].message;
+			expect(message).toMatch(/reached its limit of 5 requests per day; it resets at \d{4}-/);
+
+			await server.stop();
+			const during: Result[] = (await workers.run([2, 2])).flat();
+			expect(during.map((r) => r.message)).toEqual([message, message, message, message]);
+
+			await server.start(); // empty
+			await sleep(1500);
+			const after: Result[] = (await workers.run([1, 1])).flat();
+			expect(after.map((r) => r.message)).toEqual([message, message]);
+			expect(chats()).toHaveLength(5);
+			expect(arrivals('w1')).toHaveLength(5);
+		} finally {
+			await workers.stop();
+		}
+		// A process that never saw the count (a new worker) finds it in Redis again.
+		const [fresh]: Result[][] = await runWorkers([job(credentialId, 1, { limits: { requestsPerDay: 5 } })], ownEnv(), { onReady: () => fake.reset() });
+		expect(fresh.map((r) => r.message)).toEqual([message]);
+		expect(chats()).toHaveLength(0);
+	}, 90_000);
 });

@@ -24,6 +24,40 @@ function completion(body, content, extra = {}) {
 	};
 }
 
+let toolCallCount = 0;
+
+/** A completion whose answer is tool calls: `calls` = [{name, arguments}] (arguments as an object); ids unique, as a provider's. */
+function toolCallCompletion(body, calls) {
+	const toolCalls = calls.map((call) => ({
+		id: call.id ?? `call_${++toolCallCount}`,
+		type: 'function',
+		function: { name: call.name, arguments: JSON.stringify(call.arguments ?? {}) },
+	}));
+	return completion(body, null, { message: { tool_calls: toolCalls }, finishReason: 'tool_calls' });
+}
+
+/** A number in a tool result however the caller wrapped it ("42", [{"response":"42"}], ...). */
+function numberIn(text) {
+	const match = String(text).match(/-?\d+(\.\d+)?/);
+	return match ? match[0] : undefined;
+}
+
+/**
+ * A handler playing a model that uses a calculator tool, decided from the request alone (so any
+ * number of conversations can run at once): with tools offered and no tool result yet it calls
+ * the first tool with "6*7"; after one result, with "<result>+1"; after two it answers
+ * "The answer is <last result>". Requests without tools get the default echo.
+ */
+function calculatorScript(record) {
+	const body = record.body ?? {};
+	const tool = body.tools?.[0]?.function?.name;
+	if (!tool) return undefined;
+	const results = (body.messages ?? []).filter((m) => m.role === 'tool').map((m) => numberIn(typeof m.content === 'string' ? m.content : JSON.stringify(m.content)));
+	if (results.length === 0) return { body: (b) => toolCallCompletion(b, [{ name: tool, arguments: { input: '6*7' } }]) };
+	if (results.length === 1) return { body: (b) => toolCallCompletion(b, [{ name: tool, arguments: { input: `${results[0]}+1` } }]) };
+	return { body: (b) => completion(b, `The answer is ${results[results.length - 1]}`) };
+}
+
 /** A completion as stream chunks: its text word by word, tool calls, then finish and usage. */
 function chunksOf(full) {
 	const base = { id: full.id, object: 'chat.completion.chunk', created: full.created, model: full.model };
@@ -123,16 +157,24 @@ async function startFakeProvider({ models = ['fake-small', 'fake-large', 'fake-v
 	/**
 	 * Server-sent events, one chunk each `streamDelayMs` apart; `streamBreakAfter: N` destroys
 	 * the connection after N chunks (a stream that breaks mid-answer); `streamEndAfter: N` ends
-	 * the response cleanly after N chunks, with no finish reason and no [DONE].
+	 * the response cleanly after N chunks, with no finish reason and no [DONE]; `holdAfter: N`
+	 * with `hold` pauses after N chunks until `hold` resolves (proof that a client got them early).
 	 */
 	function streamOut(req, res, status, headers, chunks, step) {
 		res.writeHead(status, { 'content-type': 'text/event-stream', ...headers });
 		let sent = 0;
 		const next = () => {
 			if (res.destroyed) return;
-			if (step.streamBreakAfter !== undefined && sent >= step.streamBreakAfter) return req.socket.destroy();
+			// Written chunks sit in the corked socket until the next tick: let them reach the client first.
+			if (step.streamBreakAfter !== undefined && sent >= step.streamBreakAfter) return setTimeout(() => req.socket.destroy(), 20);
 			if (step.streamEndAfter !== undefined && sent >= step.streamEndAfter) return res.end();
 			if (sent >= chunks.length) return res.end('data: [DONE]\n\n');
+			// `holdAfter: N` with `hold` (a promise): the rest waits until the test says it saw the first N.
+			if (step.hold && sent === step.holdAfter) {
+				const held = step.hold;
+				step.hold = undefined;
+				return held.then(next);
+			}
 			res.write(`data: ${JSON.stringify(chunks[sent++])}\n\n`);
 			if (step.streamDelayMs) setTimeout(next, step.streamDelayMs);
 			else next();
@@ -215,7 +257,7 @@ function maxInWindow(times, windowMs) {
 	return most;
 }
 
-module.exports = { startFakeProvider, completion, chunksOf, lastUserText, maxInWindow, errorStep };
+module.exports = { startFakeProvider, completion, chunksOf, toolCallCompletion, calculatorScript, numberIn, lastUserText, maxInWindow, errorStep };
 
 if (require.main === module) {
 	// Standalone: `node test/fake-provider.js [port]` prints its base URL and echoes.

@@ -153,7 +153,7 @@ export class ByokAutoRouter implements INodeType {
 			const options = this.getNodeParameter('options', i, {}) as IDataObject;
 			const classifier = this.getNodeParameter('classifier', i) as ClassifierMode;
 			const request = await readRequest(this, i, options);
-			const settings = callSettings(options, signal);
+			const settings = callSettings(options, signal, this.logger);
 			const candidatesOf = async (category: Category) => {
 				const primary = selectedProviders(this, i)[0];
 				const list = String(this.getNodeParameter(`categoryModels.${category}`, i, '') ?? '');

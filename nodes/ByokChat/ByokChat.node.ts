@@ -54,7 +54,7 @@ export class ByokChat implements INodeType {
 			secrets.push(...candidates.flatMap((c) => c.connection.secrets));
 			const options = this.getNodeParameter('options', i, {}) as IDataObject;
 			const request = await readRequest(this, i, options);
-			const result = await answerItem(this, i, request, candidates, callSettings(options, signal), secrets);
+			const result = await answerItem(this, i, request, candidates, callSettings(options, signal, this.logger), secrets);
 			return { data: resultJson(result) };
 		});
 	}

@@ -4,6 +4,7 @@
  * things (null entries, missing fields, arguments that are not JSON): tolerate what can be
  * read, and flag what cannot be used instead of passing it on silently.
  */
+import { randomUUID } from 'node:crypto';
 import { LlmError } from './errors';
 
 export interface ToolCall {
@@ -64,12 +65,21 @@ function toolCall(id: string, name: string, raw: string): ToolCall {
 	}
 }
 
+/**
+ * An id for a tool call the provider sent without one, unique like a provider's: callers pair
+ * calls with results by id, and n8n's AI Agent 3 tracks its steps across turns by id (the same
+ * "call_0" on every turn made it loop to its iteration limit).
+ */
+function missingId(): string {
+	return `call_${randomUUID().replace(/-/g, '').slice(0, 24)}`;
+}
+
 function toolCallsOf(calls: unknown): ToolCall[] | undefined {
 	if (!Array.isArray(calls)) return undefined;
-	const out = calls.filter(isObj).map((call, i) => {
+	const out = calls.filter(isObj).map((call) => {
 		const fn = isObj(call.function) ? call.function : {};
 		const args = fn.arguments;
-		return toolCall(str(call.id) ?? `call_${i}`, str(fn.name) ?? '', typeof args === 'string' ? args : args === undefined ? '' : JSON.stringify(args));
+		return toolCall(str(call.id) ?? missingId(), str(fn.name) ?? '', typeof args === 'string' ? args : args === undefined ? '' : JSON.stringify(args));
 	});
 	return out.length ? out : undefined;
 }
@@ -154,7 +164,7 @@ export class StreamedAnswer {
 	}
 
 	result(): Answer {
-		const calls = this.calls.filter(Boolean).map((c, i) => toolCall(c.id ?? `call_${i}`, c.name, c.args));
+		const calls = this.calls.filter(Boolean).map((c) => toolCall(c.id ?? missingId(), c.name, c.args));
 		return {
 			text: this.text,
 			reasoning: this.reasoning || undefined,

@@ -39,6 +39,8 @@ export interface ProviderInfo {
 	keyHeaders?: string[];
 	/** Optional credential fields sent as headers. */
 	headerFields?: HeaderField[];
+	/** The provider's id in the price table (@pydantic/genai-prices); none: prices only from the credential. */
+	priceTable?: string;
 	docsUrl: string;
 }
 
@@ -47,6 +49,7 @@ export const PROVIDERS: readonly ProviderInfo[] = [
 		id: 'openai',
 		name: 'OpenAI',
 		credentialType: 'byokOpenAiApi',
+		priceTable: 'openai',
 		defaultBaseUrl: 'https://api.openai.com/v1',
 		apiKeyRequired: true,
 		defaultModel: 'gpt-4.1-mini',
@@ -59,6 +62,7 @@ export const PROVIDERS: readonly ProviderInfo[] = [
 		id: 'anthropic',
 		name: 'Anthropic',
 		credentialType: 'byokAnthropicApi',
+		priceTable: 'anthropic',
 		defaultBaseUrl: 'https://api.anthropic.com/v1',
 		apiKeyRequired: true,
 		defaultModel: 'claude-haiku-4-5',
@@ -73,6 +77,7 @@ export const PROVIDERS: readonly ProviderInfo[] = [
 		id: 'gemini',
 		name: 'Google Gemini',
 		credentialType: 'byokGeminiApi',
+		priceTable: 'google',
 		defaultBaseUrl: 'https://generativelanguage.googleapis.com/v1beta/openai',
 		apiKeyRequired: true,
 		defaultModel: 'gemini-2.5-flash',
@@ -84,6 +89,7 @@ export const PROVIDERS: readonly ProviderInfo[] = [
 		id: 'groq',
 		name: 'Groq',
 		credentialType: 'byokGroqApi',
+		priceTable: 'groq',
 		defaultBaseUrl: 'https://api.groq.com/openai/v1',
 		apiKeyRequired: true,
 		defaultModel: 'llama-3.3-70b-versatile',
@@ -95,6 +101,7 @@ export const PROVIDERS: readonly ProviderInfo[] = [
 		id: 'openrouter',
 		name: 'OpenRouter',
 		credentialType: 'byokOpenRouterApi',
+		priceTable: 'openrouter',
 		defaultBaseUrl: 'https://openrouter.ai/api/v1',
 		apiKeyRequired: true,
 		defaultModel: 'openai/gpt-oss-20b',
@@ -145,6 +152,7 @@ export const PROVIDERS: readonly ProviderInfo[] = [
 		id: 'deepseek',
 		name: 'DeepSeek',
 		credentialType: 'byokDeepSeekApi',
+		priceTable: 'deepseek',
 		defaultBaseUrl: 'https://api.deepseek.com/v1',
 		apiKeyRequired: true,
 		defaultModel: 'deepseek-chat',
@@ -156,6 +164,7 @@ export const PROVIDERS: readonly ProviderInfo[] = [
 		id: 'mistral',
 		name: 'Mistral',
 		credentialType: 'byokMistralApi',
+		priceTable: 'mistral',
 		defaultBaseUrl: 'https://api.mistral.ai/v1',
 		apiKeyRequired: true,
 		defaultModel: 'mistral-small-latest',
@@ -167,6 +176,7 @@ export const PROVIDERS: readonly ProviderInfo[] = [
 		id: 'xai',
 		name: 'xAI',
 		credentialType: 'byokXAiApi',
+		priceTable: 'x-ai',
 		defaultBaseUrl: 'https://api.x.ai/v1',
 		apiKeyRequired: true,
 		defaultModel: 'grok-3-mini',
@@ -178,6 +188,7 @@ export const PROVIDERS: readonly ProviderInfo[] = [
 		id: 'moonshot',
 		name: 'Moonshot',
 		credentialType: 'byokMoonshotApi',
+		priceTable: 'moonshotai',
 		defaultBaseUrl: 'https://api.moonshot.ai/v1',
 		apiKeyRequired: true,
 		defaultModel: 'kimi-k2-turbo-preview',
@@ -189,6 +200,7 @@ export const PROVIDERS: readonly ProviderInfo[] = [
 		id: 'together',
 		name: 'Together AI',
 		credentialType: 'byokTogetherApi',
+		priceTable: 'together',
 		defaultBaseUrl: 'https://api.together.xyz/v1',
 		apiKeyRequired: true,
 		defaultModel: 'meta-llama/Llama-3.3-70B-Instruct-Turbo',

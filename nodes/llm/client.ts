@@ -3,8 +3,10 @@
  * the model list, and one chat completion call. Knows nothing of n8n.
  */
 import OpenAI from 'openai';
+import { readSpendSettings, type Budgets } from './budgets';
 import { getProvider, type ProviderInfo } from './catalog';
 import { classify, InputError, LlmError, shownUrl } from './errors';
+import type { OwnPrices } from './pricing';
 
 /** Everything needed to reach one provider with one key. Built from a credential's data. */
 export interface Connection {
@@ -22,6 +24,10 @@ export interface Connection {
 	/** The credential's name, for messages. */
 	label: string;
 	limits: KeyLimits;
+	/** The key's budgets per day and month (budgets.ts); undefined = none. */
+	budgets?: Budgets;
+	/** The key's own prices, which win over the price table. */
+	prices?: OwnPrices;
 }
 
 /** The key's own limits, from its credential. Undefined = no limit. */
@@ -29,6 +35,8 @@ export interface KeyLimits {
 	requestsPerMinute?: number;
 	requestsPerDay?: number;
 	maxConcurrent?: number;
+	/** How starts under Requests per Minute are spread (limiter.ts); undefined = burst. */
+	pacing?: 'burst' | 'smoothed';
 }
 
 function positive(value: unknown): number | undefined {
@@ -89,7 +97,9 @@ export function connectionFromCredential(
 			requestsPerMinute: positive(data.requestsPerMinute),
 			requestsPerDay: positive(data.requestsPerDay),
 			maxConcurrent: positive(data.maxConcurrent),
+			pacing: data.pacing === 'smoothed' ? 'smoothed' : undefined,
 		},
+		...readSpendSettings(data, provider),
 	};
 }
 

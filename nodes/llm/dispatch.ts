@@ -3,7 +3,8 @@
  *
  *   for each candidate (primary, then fallbacks), skipped while unusable (broken credential),
  *   already known to be too small for this request, or behind an open breaker:
- *     limiter(credential).schedule(one HTTP call, SDK retries off; streamed when asked)
+ *     budgets(credential).admit -> limiter(credential).schedule(one HTTP call, SDK retries off;
+ *       streamed when asked) -> settle what the answer used (tokens, cost) or give the estimate back
  *     on error -> classify once -> retry the same candidate | next candidate | fail now
  *
  * Retry = same candidate after backoff or Retry-After. Fallback = next candidate.
@@ -16,9 +17,11 @@
 import type OpenAI from 'openai';
 import { addUsage, answerOf, StreamedAnswer, type Answer, type StreamDelta, type ToolCall, type Usage } from './answer';
 import { breakers, type BreakerSettings } from './breaker';
+import { admit, type BudgetWarning, type Charge, type Ticket } from './budgets';
 import { clientFor, type Connection } from './client';
 import { classify, InputError, LlmError, redact, type Attempt } from './errors';
 import { limiters } from './limiter';
+import { roundUsd, type Cost } from './pricing';
 import { sleep } from './sleep';
 import { toRequestBody, type ChatMessage, type ChatRequest } from './request';
 import { parseJsonAnswer, validateAgainstSchema } from './structured';
@@ -46,6 +49,8 @@ export interface CallSettings {
 	breaker?: BreakerSettings;
 	/** Streams the answer: called with each piece as it arrives. */
 	onDelta?: (delta: StreamDelta) => void;
+	/** Called once per budget and period when a key crosses 50, 75, 90 or 100% of a budget. */
+	onBudgetWarning?: (warning: BudgetWarning) => void;
 }
 
 export const DEFAULTS = { retries: 3, retriesBeforeFallback: 1, maxWaitMs: 60_000, breaker: { threshold: 5, cooldownMs: 60_000 } };
@@ -68,12 +73,17 @@ export interface ChatResult {
 	/** Which candidate answered: 0 = the first, more = a fallback. */
 	candidateIndex: number;
 	usage: Usage;
+	/** What the item cost: every billed call (retries, repair rounds, fallbacks) added up. */
+	cost: Cost;
+	/** The answering key's budgets after this item, when it has any. */
+	budget?: Charge['budget'];
 	latencyMs: number;
 	attempts: Attempt[];
 	raw?: unknown;
 }
 
-type Timing = { sentAt?: number; streamed?: boolean };
+/** One call's timing, and what it cost once the provider answered (billed). */
+type Timing = { sentAt?: number; streamed?: boolean; charge?: Charge };
 
 const cancelled = () => new LlmError('cancelled', 'The execution was cancelled.');
 
@@ -87,8 +97,12 @@ async function send(candidate: Candidate, body: Record<string, unknown>, setting
 	const limiter = limiters.get(connection.credentialId, connection.label, connection.limits);
 	const options = { signal, timeout: settings.timeoutMs + 1000 };
 	const client = clientFor(connection);
+	// Outside the task: a stream that breaks off after tokens were passed on is billed for them.
+	const answer = new StreamedAnswer();
+	let ticket: Ticket | undefined;
 	try {
-		return await limiter.schedule(async () => {
+		ticket = await admit(connection, candidate.model, body, { signal, timeoutMs: settings.timeoutMs, onWarning: settings.onBudgetWarning });
+		const reply = await limiter.schedule(async () => {
 			timing.sentAt = performance.now();
 			if (!settings.onDelta) {
 				const raw: unknown = await client.chat.completions.create(body as unknown as OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming, options);
@@ -98,7 +112,6 @@ async function send(candidate: Candidate, body: Record<string, unknown>, setting
 				{ ...body, stream: true, stream_options: { include_usage: true } } as unknown as OpenAI.Chat.Completions.ChatCompletionCreateParamsStreaming,
 				options,
 			);
-			const answer = new StreamedAnswer();
 			for await (const chunk of stream) {
 				const delta = answer.add(chunk);
 				if (delta) {
@@ -112,10 +125,14 @@ async function send(candidate: Candidate, body: Record<string, unknown>, setting
 			if (result.finishReason === null) throw new LlmError('connection', 'The stream ended before the answer was finished.');
 			return { answer: result };
 		}, signal);
+		timing.charge = await ticket.settle(reply.answer);
+		return reply;
 	} catch (err) {
+		if (timing.streamed) timing.charge = await ticket?.settle(answer.result());
+		else ticket?.release();
 		if (settings.signal?.aborted) throw cancelled();
 		const error = deadline.aborted
-			? new LlmError('timeout', `No answer within ${Math.round(settings.timeoutMs / 1000)} s${timing.sentAt === undefined ? " (it was still waiting for a slot under the key's rate limits)" : ''}.`)
+			? new LlmError('timeout', `No answer within ${Math.round(settings.timeoutMs / 1000)} s${timing.sentAt === undefined ? " (it was still waiting for a slot under the key's rate limits or budget)" : ''}.`)
 			: classify(err);
 		if (!timing.streamed) throw error;
 		throw new LlmError('stream_interrupted', `The answer stopped after part of it had been streamed: ${error.providerMessage}`, { status: error.status });
@@ -207,6 +224,15 @@ function candidateKey(candidate: Candidate): string {
 	return `${candidate.connection.credentialId}\n${candidate.model}`;
 }
 
+/** An item's cost: its billed calls added up; unknown if any of them is. */
+function totalCost(charges: Charge[]): Cost {
+	const unknown = charges.find((c) => c.cost.usd === null);
+	if (unknown) return unknown.cost;
+	const last = charges[charges.length - 1].cost;
+	const estimated = charges.some((c) => c.cost.estimated);
+	return { ...last, usd: roundUsd(charges.reduce((sum, c) => sum + (c.cost.usd ?? 0), 0)), ...(estimated ? { estimated } : {}) };
+}
+
 /** Failures that move on after fewer tries when another candidate is waiting. */
 const QUICK_TO_FALL_BACK: ReadonlySet<string> = new Set(['server', 'timeout', 'connection', 'invalid_response']);
 
@@ -221,6 +247,7 @@ export async function complete(request: ChatRequest, candidates: Candidate[], se
 	const maxWaitMs = settings.maxWaitMs ?? DEFAULTS.maxWaitMs;
 	const breakerSettings = settings.breaker ?? DEFAULTS.breaker;
 	const attempts: Attempt[] = [];
+	const charges: Charge[] = [];
 	const secrets = candidates.flatMap((c) => c.connection.secrets);
 	/** Candidates that said the input is too long: the same one will not be asked again. */
 	const tooSmall = new Set<string>();
@@ -229,6 +256,12 @@ export async function complete(request: ChatRequest, candidates: Candidate[], se
 
 	const skip = (candidate: Candidate, outcome: Attempt['outcome'], reason: string) =>
 		attempts.push({ provider: candidate.connection.provider.id, model: candidate.model, outcome, skipped: true, reason, waitedMs: 0, durationMs: 0 });
+	const skipOpen = (candidate: Candidate) => {
+		skip(candidate, 'breaker_open', 'Paused by its circuit breaker after repeated failures.');
+		skipError = new LlmError('breaker_open', `${candidate.connection.provider.name} ${candidate.model} failed repeatedly and is paused for a cooldown.`);
+	};
+	// A probe holds its breaker's claim as long as it may run: its calls (a JSON repair makes two) up to the timeout each.
+	const probeHoldMs = 2 * settings.timeoutMs + 1000;
 
 	candidates: for (const [index, candidate] of candidates.entries()) {
 		const { provider } = candidate.connection;
@@ -242,9 +275,9 @@ export async function complete(request: ChatRequest, candidates: Candidate[], se
 			skip(candidate, 'context_length', 'The same provider and model already said this input is too long.');
 			continue;
 		}
-		if (!(await breakers.allow(key))) {
-			skip(candidate, 'breaker_open', 'Paused by its circuit breaker after repeated failures.');
-			skipError = new LlmError('breaker_open', `${provider.name} ${candidate.model} failed repeatedly and is paused for a cooldown.`);
+		let pass = await breakers.allow(key, probeHoldMs);
+		if (!pass) {
+			skipOpen(candidate);
 			continue;
 		}
 		const isLast = index === candidates.length - 1;
@@ -262,13 +295,15 @@ export async function complete(request: ChatRequest, candidates: Candidate[], se
 					status,
 					waitedMs: Math.round(waited + sentAt - begun),
 					durationMs: Math.round(performance.now() - sentAt),
+					...(timing.charge ? { costUsd: timing.charge.cost.usd } : {}),
 				});
+				if (timing.charge) charges.push(timing.charge);
 			};
 		};
 		for (let retry = 0; ; retry++) {
 			try {
 				const reply = await callCandidate(candidate, request, settings, newAttempt);
-				await breakers.succeeded(key);
+				await breakers.succeeded(key, pass);
 				return {
 					text: reply.answer.text,
 					json: reply.json,
@@ -279,6 +314,8 @@ export async function complete(request: ChatRequest, candidates: Candidate[], se
 					model: reply.answer.model || candidate.model,
 					candidateIndex: index,
 					usage: reply.usage,
+					cost: totalCost(charges),
+					budget: charges.at(-1)?.budget,
 					latencyMs: Math.round(performance.now() - started),
 					attempts,
 					raw: settings.includeRaw ? reply.raw : undefined,
@@ -287,7 +324,7 @@ export async function complete(request: ChatRequest, candidates: Candidate[], se
 				const error = classify(err);
 				callError = error;
 				if (error.kind === 'context_length') tooSmall.add(key);
-				await breakers.failed(key, error.kind, breakerSettings);
+				await breakers.failed(key, pass, error.kind, breakerSettings);
 				if (error.action === 'fail') break candidates;
 				const allowed = isLast || !QUICK_TO_FALL_BACK.has(error.kind) ? retries : retriesBeforeFallback;
 				if (error.action !== 'retry' || retry >= allowed || (await breakers.isOpen(key))) continue candidates;
@@ -297,6 +334,12 @@ export async function complete(request: ChatRequest, candidates: Candidate[], se
 					throw cancelled();
 				});
 				waitedMs = wait;
+				// The breaker may have opened while this request waited.
+				pass = await breakers.allow(key, probeHoldMs);
+				if (!pass) {
+					skipOpen(candidate);
+					continue candidates;
+				}
 			}
 		}
 	}

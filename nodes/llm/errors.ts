@@ -17,6 +17,8 @@ export interface Attempt {
 	/** Time spent waiting before this attempt (backoff, Retry-After, rate-limit slot). */
 	waitedMs: number;
 	durationMs: number;
+	/** What the call cost in USD, on every call the provider answered (billed); null when its price is not known. */
+	costUsd?: number | null;
 }
 
 export type ErrorKind =
@@ -37,6 +39,7 @@ export type ErrorKind =
 	| 'stream_interrupted'
 	| 'invalid_credential'
 	| 'daily_limit'
+	| 'budget_exhausted'
 	| 'breaker_open'
 	| 'limits_unavailable'
 	| 'cancelled';
@@ -59,6 +62,7 @@ export const ERROR_ACTIONS: Record<ErrorKind, ErrorAction> = {
 	invalid_output: 'next_candidate',
 	invalid_credential: 'next_candidate',
 	daily_limit: 'next_candidate',
+	budget_exhausted: 'next_candidate',
 	breaker_open: 'next_candidate',
 	content_policy: 'fail',
 	bad_request: 'fail',
@@ -86,6 +90,7 @@ const HINTS: Record<ErrorKind, string> = {
 	stream_interrupted: 'The provider stopped in the middle of a streamed answer. Part of it had already been sent on, so no other model was asked; run it again.',
 	invalid_credential: 'The credential of this provider cannot be used as it is. Open it and fix the field named in the message.',
 	daily_limit: 'The key has used its requests for today (the Requests per Day limit on its credential). Add a fallback or raise the limit.',
+	budget_exhausted: 'The key has spent its daily or monthly budget (set on its credential). Add a fallback on another key, raise the budget, or wait for the reset.',
 	breaker_open: 'This provider and model failed repeatedly and are paused for a cooldown. Add a fallback to keep going meanwhile.',
 	limits_unavailable: 'Queue mode keeps this key\'s limits in Redis, which did not answer, and BYOK_REDIS_ON_ERROR=fail forbids sending without them. Check Redis, or set BYOK_REDIS_ON_ERROR=local to fall back to per-process limits.',
 	cancelled: 'The execution was cancelled.',

@@ -1,26 +1,31 @@
 /**
  * Per-key rate limits, shared by every node and workflow that uses the key (one registry, keyed
  * by credential id): inside the n8n process, and in queue mode across every process through
- * Redis (./redis.ts).
- * - Per minute: a log of request start times admits a request only while fewer than the limit
- *   started in the last window, so the limit holds over every sliding window (a reservoir
- *   refresh would let 2x through across a boundary) and the whole allowance is usable.
- *   Starts are spread at up to twice the average rate (Bottleneck's `minTime` in the process,
- *   the same spacing in the Redis log), so providers that enforce a per-minute limit per second
- *   see no burst. (`minTime` alone at the full rate loses throughput to timer lateness, and its
- *   schedule-relative timing can let limit+1 through.)
- * - Max concurrent: Bottleneck's `maxConcurrent` in the process; with Redis, also a lease per
+ * Redis (./redis.ts). When a credential's limits change, its limiter stays and what it used
+ * stays used; the new limits apply from the next request.
+ * - Per minute: a log of request start times (when each request really left the process)
+ *   admits a request only while fewer than the limit started in the last window, so the limit
+ *   holds over every sliding window (a reservoir refresh would let 2x through across a boundary),
+ *   within the window's slack for network jitter. Pacing `burst` (the default) starts a request as
+ *   soon as the window has room: up to the limit at once, and 2 x limit within one window.
+ *   `smoothed` also keeps starts a window / limit apart, for providers that enforce a per-minute
+ *   limit over shorter slices.
+ * - Max concurrent: a count of requests in flight in the process; with Redis, also a lease per
  *   request in flight (renewed while it runs, expiring if its worker dies).
- * - Per day: a counter with its reset time, so a spent day skips the key at once instead of
- *   queueing for hours. With Redis it lives there and survives restarts.
- * The process's own log and counters always run, so if Redis becomes unreachable the limits
- * fall back to per process (BYOK_REDIS_ON_ERROR=local, the default) without a gap.
+ * - Per day: a count with its reset time, taken when a request is admitted (one that times out or
+ *   is cancelled while it waits uses none of it), and checked before it waits (a spent day skips
+ *   the key at once instead of queueing for hours). It lives in Redis, or without Redis in the embedded usage store
+ *   (usage-store.ts), and survives restarts either way.
+ * Each process keeps its own log, leases and day count (its last view of Redis's) on a monotonic
+ * clock, whether Redis answers or not. If Redis becomes unreachable the limits go on per process
+ * from there (BYOK_REDIS_ON_ERROR=local, the default); when it answers again the process first
+ * writes them back (redis.ts), so a Redis that lost its data does not start from nothing.
  */
-import Bottleneck from 'bottleneck';
 import type { KeyLimits } from './client';
 import { LlmError } from './errors';
-import { LEASE_MS, sharedRedis, UNAVAILABLE, type RedisStore } from './redis';
+import { LEASE_MS, reportKnownUseWith, sharedRedis, UNAVAILABLE, type AdmitRequest, type KnownUse, type RedisStore } from './redis';
 import { sleep } from './sleep';
+import { storedDays } from './usage-store';
 
 export interface LimiterClock {
 	/** The per-minute window; tests shorten it. */
@@ -30,6 +35,9 @@ export interface LimiterClock {
 	slackMs?: number;
 }
 
+/** Milliseconds on a clock that only moves forward: a change of the wall clock does not move a window. */
+const monotonic = () => performance.now();
+
 /**
  * The window is held a little longer than stated (1%, at least 25 ms), so the spread between
  * sending and arriving (a new connection, a busy event loop) cannot squeeze limit+1 arrivals
@@ -38,7 +46,78 @@ export interface LimiterClock {
 const windowWithSlack = (clock: LimiterClock) => clock.windowMs + (clock.slackMs ?? Math.max(clock.windowMs * 0.01, 25));
 
 const limitsUnavailable = () =>
-	new LlmError('limits_unavailable', 'Redis, which holds the cluster-wide limits for this key, is unreachable, and BYOK_REDIS_ON_ERROR=fail forbids sending without them.');
+	new LlmError('limits_unavailable', 'Limits unavailable: Redis, which holds the cluster-wide limits for this key, is unreachable, and BYOK_REDIS_ON_ERROR=fail forbids sending without them.');
+
+/** Waits for `promise`, or rejects with the signal's reason as soon as it aborts. */
+function abortable<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> {
+	if (!signal) return promise;
+	return new Promise<T>((resolve, reject) => {
+		const onAbort = () => reject(signal.reason);
+		if (signal.aborted) return onAbort();
+		signal.addEventListener('abort', onAbort, { once: true });
+		promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+	});
+}
+
+/**
+ * One key's requests today as this process knows them: the count itself without Redis; with
+ * Redis, the last count Redis gave plus what this process sent while Redis could not answer
+ * (`unsynced`, written back when it answers again). A count that outlives the process (a store
+ * in the n8n user folder) would take this class's place.
+ */
+class DayCount {
+	used = 0;
+	unsynced = 0;
+	/** Wall-clock ms, as Redis gave it (or as this process started the day): written back as is. */
+	resetAt = 0;
+	/** Both clocks when resetAt was set: the monotonic one decides when the day is over. */
+	private setAt = { wall: 0, monotonic: -Infinity };
+
+	private over(): boolean {
+		return monotonic() >= this.setAt.monotonic + (this.resetAt - this.setAt.wall);
+	}
+
+	/** When the day resets, on the wall clock users see now (which may have been changed since). */
+	resetsAt(): number {
+		const moved = Date.now() - this.setAt.wall - (monotonic() - this.setAt.monotonic);
+		return Math.abs(moved) < 1000 ? this.resetAt : this.resetAt + moved;
+	}
+
+	private set(used: number, resetAt: number): void {
+		this.used = used;
+		// The same day seen again keeps its first anchor, so a later wall-clock step shows in resetsAt().
+		if (resetAt === this.resetAt) return;
+		this.resetAt = resetAt;
+		this.setAt = { wall: Date.now(), monotonic: monotonic() };
+	}
+
+	/** True when the day is known to be spent (asks no one). */
+	spent(limit: number): boolean {
+		return !this.over() && this.used >= limit;
+	}
+
+	/** Takes one request from this process's count; false when the day is spent. */
+	take(limit: number, dayMs: number, unsynced: boolean): boolean {
+		if (this.over()) {
+			this.unsynced = 0;
+			this.set(0, Date.now() + dayMs);
+		}
+		if (this.used >= limit) return false;
+		this.used++;
+		if (unsynced) this.unsynced++;
+		return true;
+	}
+
+	/** What Redis answered; `synced` of this process's unsynced requests are now in its count. */
+	seen(used: number, resetAt: number, synced = 0): void {
+		this.unsynced = Math.max(0, this.unsynced - synced);
+		this.set(used + this.unsynced, resetAt);
+	}
+
+	known(): KnownUse['day'] {
+		return this.over() ? undefined : { seen: this.used - this.unsynced, resetAt: this.resetAt, unsynced: this.unsynced };
+	}
+}
 
 /** A request's concurrency slot in Redis: renewed while it runs, freed when it ends. */
 class Lease {
@@ -48,7 +127,9 @@ class Lease {
 		private readonly redis: RedisStore,
 		private readonly credentialId: string,
 		private readonly member: string,
+		private readonly held: Set<string>,
 	) {
+		held.add(member);
 		void this.renew();
 	}
 
@@ -64,168 +145,258 @@ class Lease {
 	}
 
 	release(): void {
+		this.held.delete(this.member);
 		this.ended.abort();
 		this.redis.release(this.credentialId, this.member);
 	}
 }
 
+interface Start {
+	/** Monotonic ms. */
+	at: number;
+	/** Its entry in the Redis log (unique across processes), so writing it back never counts it twice. */
+	member: string;
+}
+
+/** An admitted request. */
+interface Admission {
+	/** Records that the request has really left: its start counts from now (never earlier than it was). */
+	departed(): void;
+	/** Gives back its concurrency slot. */
+	release(): void;
+}
+
 class KeyLimiter {
-	readonly bottleneck: Bottleneck;
-	private dayUsed = 0;
-	private dayResetAt: number;
-	/** Start times of this process's requests in the current window, oldest first. */
-	private readonly starts: number[] = [];
+	private readonly day = new DayCount();
+	/** This process's request starts in the current window, oldest first. */
+	private readonly starts: Start[] = [];
+	/** Members of this process's requests in flight that hold a Redis lease. */
+	private readonly leases = new Set<string>();
+	private inFlight = 0;
+	/** Requests waiting for a concurrency slot, first come first served. */
+	private readonly waiting: Array<() => void> = [];
 	/** Slots are handed out one at a time, in arrival order. */
 	private admitQueue: Promise<unknown> = Promise.resolve();
+	/** Admissions queued or running. */
+	private admitting = 0;
+	/** Names this process's log entries when there is no Redis to name them. */
+	private localMembers = 0;
 
 	constructor(
 		readonly credentialId: string,
-		readonly label: string,
-		readonly limits: KeyLimits,
+		public label: string,
+		public limits: KeyLimits,
 		private readonly clock: LimiterClock,
-	) {
-		this.bottleneck = new Bottleneck({
-			maxConcurrent: limits.maxConcurrent ?? null,
-			minTime: limits.requestsPerMinute ? this.spacingMs() : 0,
-		});
-		this.dayResetAt = Date.now() + clock.dayMs;
-	}
+	) {}
 
-	private spacingMs(): number {
-		return Math.floor(this.clock.windowMs / (this.limits.requestsPerMinute ?? 1) / 2);
+	/** The credential's current name and limits: what was used so far stays used. */
+	update(label: string, limits: KeyLimits): void {
+		this.label = label;
+		this.limits = limits;
+		this.grantSlots();
 	}
 
 	private dailyLimit(resetAt: number): LlmError {
 		return new LlmError('daily_limit', `The key "${this.label}" reached its limit of ${this.limits.requestsPerDay} requests per day; it resets at ${new Date(resetAt).toISOString()}.`);
 	}
 
-	/** Takes one request from today's allowance (in Redis when there is one), or says when it comes back. */
-	private async takeFromDay(): Promise<void> {
-		const perDay = this.limits.requestsPerDay;
-		if (!perDay) return;
-		const redis = sharedRedis();
-		if (redis) {
-			const day = await redis.takeDay(this.credentialId, perDay, this.clock.dayMs);
-			if (day !== UNAVAILABLE) {
-				if (!day.ok) throw this.dailyLimit(day.resetAt);
-				return;
-			}
-			if (redis.failClosed) throw limitsUnavailable();
-		}
-		const now = Date.now();
-		if (now >= this.dayResetAt) {
-			this.dayUsed = 0;
-			this.dayResetAt = now + this.clock.dayMs;
-		}
-		if (this.dayUsed >= perDay) throw this.dailyLimit(this.dayResetAt);
-		this.dayUsed++;
+	private checkDay(): void {
+		const limit = this.limits.requestsPerDay;
+		if (limit && this.day.spent(limit)) throw this.dailyLimit(this.day.resetsAt());
 	}
 
-	/** Ms until this process's own log admits one more start (0: now). */
+	/**
+	 * Takes one request from today's allowance: in Redis when there is one, else in the embedded
+	 * usage store (so a restart does not reset it); when neither answers, from this process's count.
+	 */
+	private async takeDay(redis: RedisStore | undefined): Promise<void> {
+		const limit = this.limits.requestsPerDay;
+		if (!limit) return;
+		const day = await (redis ?? storedDays).takeDay(this.credentialId, limit, this.clock.dayMs);
+		if (day !== UNAVAILABLE) {
+			this.day.seen(day.used, day.resetAt);
+			if (!day.ok) throw this.dailyLimit(this.day.resetsAt());
+			return;
+		}
+		if (redis?.failClosed) throw limitsUnavailable();
+		if (!this.day.take(limit, this.clock.dayMs, redis !== undefined)) throw this.dailyLimit(this.day.resetsAt());
+	}
+
+	/** Smoothed pacing keeps starts this far apart; bursts need no spacing. */
+	private spacingMs(): number {
+		const limit = this.limits.requestsPerMinute;
+		return limit && this.limits.pacing === 'smoothed' ? windowWithSlack(this.clock) / limit : 0;
+	}
+
+	/** Ms until this process's own log admits one more start under the window and the pacing (0: now). */
 	private localWait(now: number): number {
 		const limit = this.limits.requestsPerMinute;
 		if (!limit) return 0;
 		const windowMs = windowWithSlack(this.clock);
-		while (this.starts.length && this.starts[0] <= now - windowMs) this.starts.shift();
-		return this.starts.length < limit ? 0 : this.starts[0] + windowMs - now;
+		while (this.starts.length && this.starts[0].at <= now - windowMs) this.starts.shift();
+		const count = this.starts.length;
+		// The start whose leaving makes room (not the oldest when a lowered limit left more in the window).
+		const full = count < limit ? 0 : this.starts[count - limit].at + windowMs - now;
+		return count ? Math.max(full, this.starts[count - 1].at + this.spacingMs() - now) : 0;
 	}
 
-	private recordStart(now: number): void {
-		if (this.limits.requestsPerMinute) this.starts.push(now);
+	private admitRequest(): AdmitRequest {
+		const limit = this.limits.requestsPerMinute ?? 0;
+		return { limit, windowMs: windowWithSlack(this.clock), spacingMs: this.spacingMs(), maxConcurrent: this.limits.maxConcurrent ?? 0 };
 	}
 
 	/**
-	 * Waits until the per-minute and concurrency limits admit one more start: in this process,
-	 * and cluster-wide when Redis answers (then the request's lease is returned). The process's
-	 * own log is kept either way, so a fallback starts from what it really sent, and a Redis
-	 * that comes back empty cannot let this process go over.
+	 * Waits until the key's limits admit one more start: this process's own log always (so a
+	 * fallback keeps the window and the spacing from what it really sent), and cluster-wide when
+	 * Redis answers. Then takes the request from today's allowance.
 	 */
-	private admit(signal?: AbortSignal): Promise<Lease | undefined> {
-		const limit = this.limits.requestsPerMinute ?? 0;
-		const take = async (): Promise<Lease | undefined> => {
+	private admit(signal?: AbortSignal): Promise<Admission> {
+		const take = async (): Promise<Admission> => {
+			// A burst of admissions is one chain of microtasks that starves I/O: the whole burst
+			// would be let go before its first request left, and then leave all at once, up to
+			// about a second later for 400. Letting the event loop run between admissions keeps
+			// sending in step with admitting (and `departed` below with the real departures).
+			if (this.admitting > 1) await sleep(0);
 			for (;;) {
 				if (signal?.aborted) throw signal.reason;
-				const local = this.localWait(Date.now());
+				this.checkDay();
+				const local = this.localWait(monotonic());
 				if (local > 0) {
 					await sleep(local, signal);
 					continue;
 				}
 				const redis = sharedRedis();
-				if (redis) {
-					const member = redis.member();
-					const request = { limit, windowMs: windowWithSlack(this.clock), spacingMs: limit ? this.spacingMs() : 0, maxConcurrent: this.limits.maxConcurrent ?? 0 };
-					const wait = await redis.admit(this.credentialId, member, request);
-					if (wait !== UNAVAILABLE) {
-						if (wait > 0) {
-							await sleep(wait, signal);
-							continue;
-						}
-						this.recordStart(Date.now());
-						return request.maxConcurrent ? new Lease(redis, this.credentialId, member) : undefined;
-					}
-					if (redis.failClosed) throw limitsUnavailable();
+				const member = redis?.member() ?? String(++this.localMembers);
+				const wait = redis ? await redis.admit(this.credentialId, member, this.admitRequest()) : UNAVAILABLE;
+				if (wait !== UNAVAILABLE && wait > 0) {
+					await sleep(wait, signal);
+					continue;
 				}
-				this.recordStart(Date.now());
-				return undefined;
+				if (wait === UNAVAILABLE && redis?.failClosed) throw limitsUnavailable();
+				try {
+					await this.takeDay(redis);
+				} catch (err) {
+					if (wait === 0) redis?.unadmit(this.credentialId, member);
+					throw err;
+				}
+				const start = { at: monotonic(), member };
+				if (this.limits.requestsPerMinute) this.starts.push(start);
+				// Also when admitted without Redis: renewing puts the lease in Redis once it is back.
+				const lease = redis && this.limits.maxConcurrent ? new Lease(redis, this.credentialId, member, this.leases) : undefined;
+				return {
+					departed: () => {
+						start.at = Math.max(start.at, monotonic());
+						if (wait === 0 && this.limits.requestsPerMinute) redis?.departed(this.credentialId, member);
+					},
+					release: () => lease?.release(),
+				};
 			}
 		};
-		const slot = this.admitQueue.then(take);
-		this.admitQueue = slot.catch(() => undefined);
-		return slot;
+		this.admitting++;
+		const turn = this.admitQueue.then(take).finally(() => this.admitting--);
+		this.admitQueue = turn.catch(() => undefined);
+		// A caller that stopped waiting sends nothing: give its slot back.
+		turn.then(
+			(admission) => {
+				if (signal?.aborted) admission.release();
+			},
+			() => undefined,
+		);
+		return abortable(turn, signal);
+	}
+
+	private acquireSlot(signal?: AbortSignal): Promise<void> {
+		const max = this.limits.maxConcurrent ?? Infinity;
+		if (this.inFlight < max && this.waiting.length === 0) {
+			this.inFlight++;
+			return Promise.resolve();
+		}
+		return new Promise<void>((resolve, reject) => {
+			const grant = () => {
+				signal?.removeEventListener('abort', onAbort);
+				resolve();
+			};
+			const onAbort = () => {
+				this.waiting.splice(this.waiting.indexOf(grant), 1);
+				reject(signal?.reason);
+			};
+			this.waiting.push(grant);
+			signal?.addEventListener('abort', onAbort, { once: true });
+		});
+	}
+
+	private grantSlots(): void {
+		const max = this.limits.maxConcurrent ?? Infinity;
+		while (this.waiting.length && this.inFlight < max) {
+			this.inFlight++;
+			this.waiting.shift()?.();
+		}
 	}
 
 	/**
 	 * Runs `task` when the key's limits allow. Waiting counts against `signal` (the request's
-	 * deadline): a task still queued when it fires is never started.
+	 * deadline): a task still waiting when it fires is never started, and uses nothing.
 	 */
 	async schedule<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-		await this.takeFromDay();
-		if (!this.limits.maxConcurrent && !this.limits.requestsPerMinute) return await task();
 		if (signal?.aborted) throw signal.reason;
-		return await new Promise<T>((resolve, reject) => {
-			// Bottleneck cannot take back a queued job: stop waiting for it now, and let it
-			// end without a request when its turn comes.
-			const onAbort = () => reject(signal?.reason);
-			signal?.addEventListener('abort', onAbort, { once: true });
-			this.bottleneck
-				.schedule(async () => {
-					// Inside the concurrency slot, so the recorded start is the real start.
-					const lease = await this.admit(signal);
-					try {
-						return await task();
-					} finally {
-						lease?.release();
-					}
-				})
-				.then(resolve, reject)
-				.finally(() => signal?.removeEventListener('abort', onAbort));
-		});
+		this.checkDay();
+		await this.acquireSlot(signal);
+		try {
+			const { requestsPerMinute, requestsPerDay, maxConcurrent } = this.limits;
+			const admission = requestsPerMinute || requestsPerDay || maxConcurrent ? await this.admit(signal) : undefined;
+			try {
+				const sending = task();
+				// The request leaves when the event loop gets to it: later than it was let go when
+				// the process is busy (many requests starting at once, other workflows). Its start
+				// counts from then, so that delay cannot squeeze more into a window at the provider.
+				if (admission) void sleep(0).then(() => admission.departed());
+				return await sending;
+			} finally {
+				admission?.release();
+			}
+		} finally {
+			this.inFlight--;
+			this.grantSlots();
+		}
+	}
+
+	/** What this process used of the key, for Redis to take back after an outage. */
+	knownUse(): KnownUse | undefined {
+		const now = monotonic();
+		const windowMs = windowWithSlack(this.clock);
+		const starts = this.starts.filter((s) => s.at > now - windowMs).map((s): [string, number] => [s.member, Math.round(now - s.at)]);
+		const day = this.limits.requestsPerDay ? this.day.known() : undefined;
+		if (!starts.length && !this.leases.size && !day) return undefined;
+		const unsynced = day?.unsynced ?? 0;
+		return { credentialId: this.credentialId, windowMs, starts, leases: [...this.leases], day, daySynced: (used, resetAt) => this.day.seen(used, resetAt, unsynced) };
 	}
 }
 
-/** One limiter per credential; rebuilt when the credential's limits change (next execution). */
+/** One limiter per credential, kept when its limits change. */
 export class LimiterRegistry {
 	private readonly limiters = new Map<string, KeyLimiter>();
 	clock: LimiterClock = { windowMs: 60_000, dayMs: 86_400_000 };
 
 	get(credentialId: string, label: string, limits: KeyLimits): KeyLimiter {
 		const existing = this.limiters.get(credentialId);
-		if (existing && sameLimits(existing.limits, limits)) return existing;
+		if (existing) {
+			existing.update(label, limits);
+			return existing;
+		}
 		const limiter = new KeyLimiter(credentialId, label, limits, this.clock);
 		this.limiters.set(credentialId, limiter);
-		if (existing) void existing.bottleneck.stop({ dropWaitingJobs: false });
 		return limiter;
+	}
+
+	knownUse(): KnownUse[] {
+		return [...this.limiters.values()].map((l) => l.knownUse()).filter((k): k is KnownUse => k !== undefined);
 	}
 
 	/** Forgets every limiter (tests). */
 	clear(): void {
-		for (const limiter of this.limiters.values()) void limiter.bottleneck.stop({ dropWaitingJobs: true }).catch(() => undefined);
 		this.limiters.clear();
 	}
 }
 
-function sameLimits(a: KeyLimits, b: KeyLimits): boolean {
-	return a.requestsPerMinute === b.requestsPerMinute && a.requestsPerDay === b.requestsPerDay && a.maxConcurrent === b.maxConcurrent;
-}
-
 export const limiters = new LimiterRegistry();
+reportKnownUseWith(() => limiters.knownUse());

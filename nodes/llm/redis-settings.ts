@@ -10,6 +10,9 @@
  * - `BYOK_REDIS_PREFIX` (default `byok`): the first part of every key.
  * - `BYOK_REDIS_ON_ERROR=local|fail` (default `local`): what a request does while Redis is
  *   unreachable: per-process limits (one warning in the log), or fail with a clear error.
+ *
+ * Without Redis, usage and budgets live in a file (usage-store.ts): `BYOK_USAGE_FILE`, else
+ * `<N8N_USER_FOLDER, or the home folder>/.n8n/byok/usage.json`, where n8n keeps its own data.
  */
 
 export type OnRedisError = 'local' | 'fail';
@@ -75,4 +78,9 @@ export function redisSettings(env: Env = process.env): RedisSettings | undefined
 		onError,
 		where: `${host}:${port}${db ? `/${db}` : ''}`,
 	};
+}
+
+/** Where the embedded usage store lives: BYOK_USAGE_FILE, or inside n8n's user folder (undefined: the home folder). */
+export function usageFileSettings(env: Env = process.env): { file?: string; userFolder?: string } {
+	return { file: text(env.BYOK_USAGE_FILE), userFolder: text(env.N8N_USER_FOLDER) };
 }

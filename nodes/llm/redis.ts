@@ -12,7 +12,9 @@
  * Redis trouble never crashes or hangs a request: commands fail fast when disconnected and time
  * out after COMMAND_TIMEOUT_MS otherwise; callers then fall back to per-process state (or fail,
  * with BYOK_REDIS_ON_ERROR=fail). One warning is logged per outage; the client keeps
- * reconnecting and the cluster-wide state is used again as soon as a command succeeds.
+ * reconnecting. After an outage, before anything else, the process writes back what it knows
+ * (its starts in the current window, its requests in flight, its per-day counts: see `resync`),
+ * so a Redis that restarted empty, or missed what was sent meanwhile, does not start from nothing.
  */
 import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
@@ -26,8 +28,6 @@ const CONNECT_TIMEOUT_MS = 2000;
 const RETRY_AFTER_FAILURE_MS = 1000;
 /** How long a request in flight holds its concurrency slot without renewal (a dead worker's slots come back after this). */
 export const LEASE_MS = 30_000;
-/** A half-open breaker's probe claim expires after this, so a worker that died mid-probe blocks no one for long. */
-const PROBE_TTL_MS = 60_000;
 /** Breaker state of a candidate nobody asks for any more is dropped after a day. */
 const BREAKER_TTL_MS = 86_400_000;
 
@@ -47,9 +47,11 @@ local maxc, lease, poll = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7]
 local wait = 0
 if limit > 0 then
   redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-  if redis.call('ZCARD', KEYS[1]) >= limit then
-    local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-    wait = tonumber(oldest[2]) + window - now
+  local count = redis.call('ZCARD', KEYS[1])
+  if count >= limit then
+    -- the start whose leaving makes room (not the oldest when a lowered limit left more in the window)
+    local blocking = redis.call('ZRANGE', KEYS[1], count - limit, count - limit, 'WITHSCORES')
+    wait = tonumber(blocking[2]) + window - now
   end
   if spacing > 0 then
     local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
@@ -72,6 +74,13 @@ end
 return 0
 `;
 
+/** Moves a start to now, once its request has really left (never earlier). KEYS: window. ARGV: member. */
+const DEPARTED = `${NOW}
+local at = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if at and now > tonumber(at) then redis.call('ZADD', KEYS[1], 'XX', now, ARGV[1]) end
+return 0
+`;
+
 /** Extends a running request's lease. KEYS: leases. ARGV: member, leaseMs. */
 const RENEW = `${NOW}
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
@@ -80,8 +89,8 @@ return 0
 `;
 
 /**
- * Takes one request from today's allowance: {used, resetAt}, or {0, resetAt} when it is spent.
- * The day starts at the first request and resets dayMs later. KEYS: day. ARGV: limit, dayMs.
+ * Takes one request from today's allowance: {1, used, resetAt}, or {0, used, resetAt} when it is
+ * spent. The day starts at the first request and resets dayMs later. KEYS: day. ARGV: limit, dayMs.
  */
 const DAY = `${NOW}
 local limit, day = tonumber(ARGV[1]), tonumber(ARGV[2])
@@ -92,34 +101,93 @@ if not resetAt or now >= resetAt then
   redis.call('PEXPIREAT', KEYS[1], resetAt + 60000)
 end
 local used = tonumber(redis.call('HGET', KEYS[1], 'used'))
-if used >= limit then return {0, resetAt} end
+if used >= limit then return {0, used, resetAt} end
 redis.call('HINCRBY', KEYS[1], 'used', 1)
-return {used + 1, resetAt}
+return {1, used + 1, resetAt}
 `;
 
-/** 1 if a request may go to the candidate (claims the one probe when half-open), else 0. KEYS: state, probe. ARGV: probeTtlMs. */
+/**
+ * Writes back what one process knows of a credential after an outage: its starts in the window
+ * (at their age, never twice: members are unique), its requests in flight, and its day count,
+ * merged so nothing is counted twice: Redis's count, or the process's last view of it if higher
+ * (Redis lost it), plus what the process sent while Redis could not answer. Returns the day as
+ * {used, resetAt}, or {} when there is none. KEYS: window, leases, day. ARGV: windowMs, leaseMs,
+ * n, n x (member, ageMs), m, m x member, seen (-1: no day), resetAt, unsynced.
+ */
+const SEED = `${NOW}
+local window, lease, starts = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local i = 4
+for _ = 1, starts do
+  redis.call('ZADD', KEYS[1], 'NX', now - tonumber(ARGV[i + 1]), ARGV[i])
+  i = i + 2
+end
+if starts > 0 then redis.call('PEXPIRE', KEYS[1], window + 1000) end
+local leases = tonumber(ARGV[i])
+for j = 1, leases do redis.call('ZADD', KEYS[2], 'NX', now + lease, ARGV[i + j]) end
+if leases > 0 then redis.call('PEXPIRE', KEYS[2], lease * 2) end
+i = i + leases + 1
+local seen, seenReset, unsynced = tonumber(ARGV[i]), tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2])
+if seen < 0 then return {} end
+local resetAt = tonumber(redis.call('HGET', KEYS[3], 'resetAt'))
+local used
+if resetAt and now < resetAt then
+  used = tonumber(redis.call('HGET', KEYS[3], 'used'))
+  if resetAt == seenReset and seen > used then used = seen end
+  used = used + unsynced
+elseif seenReset > now then
+  resetAt = seenReset
+  used = seen + unsynced
+else
+  return {}
+end
+redis.call('HSET', KEYS[3], 'used', used, 'resetAt', resetAt)
+redis.call('PEXPIREAT', KEYS[3], resetAt + 60000)
+return {used, resetAt}
+`;
+
+/**
+ * Whether a request may go to the candidate: 1 (closed), 2 (half-open: this request holds the one
+ * probe claim, under its token, for holdMs), 0 (open, or another probe is out).
+ * KEYS: state, probe. ARGV: token, holdMs.
+ */
 const BREAKER_ALLOW = `
 local openUntil = tonumber(redis.call('HGET', KEYS[1], 'openUntil') or '0')
 if openUntil == 0 then return 1 end
 ${NOW}
 if now < openUntil then return 0 end
-if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[1]) then return 1 end
+if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return 2 end
 return 0
 `;
 
-/** Records a failure. KEYS: state, probe. ARGV: counted (1/0), threshold, cooldownMs, ttlMs. */
+/**
+ * A success: the probe's closes the breaker; any other only clears the failure count of a closed
+ * one (a request sent before the breaker opened says little about now). KEYS: state, probe.
+ * ARGV: token ('' when the request held no claim).
+ */
+const BREAKER_SUCCEEDED = `
+if ARGV[1] ~= '' and redis.call('GET', KEYS[2]) == ARGV[1] then
+  redis.call('DEL', KEYS[1], KEYS[2])
+elseif tonumber(redis.call('HGET', KEYS[1], 'openUntil') or '0') == 0 then
+  redis.call('DEL', KEYS[1])
+end
+return 0
+`;
+
+/**
+ * A failure. One that does not count only gives back the claim it holds; one that counts reopens
+ * the breaker if it was the probe or reaches the threshold, and never releases another request's
+ * claim. KEYS: state, probe. ARGV: counted (1/0), token, threshold, cooldownMs, ttlMs.
+ */
 const BREAKER_FAILED = `
-if ARGV[1] == '0' then
-  redis.call('DEL', KEYS[2])
-  return 0
-end
+local holds = ARGV[2] ~= '' and redis.call('GET', KEYS[2]) == ARGV[2]
+if holds then redis.call('DEL', KEYS[2]) end
+if ARGV[1] == '0' then return 0 end
 local failures = redis.call('HINCRBY', KEYS[1], 'failures', 1)
-if redis.call('EXISTS', KEYS[2]) == 1 or failures >= tonumber(ARGV[2]) then
+if holds or failures >= tonumber(ARGV[3]) then
   ${NOW}
-  redis.call('HSET', KEYS[1], 'openUntil', now + tonumber(ARGV[3]))
-  redis.call('DEL', KEYS[2])
+  redis.call('HSET', KEYS[1], 'openUntil', now + tonumber(ARGV[4]))
 end
-redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[4]))
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[5]))
 return 0
 `;
 
@@ -134,9 +202,12 @@ return 0
 
 const SCRIPTS = {
 	byokAdmit: { numberOfKeys: 2, lua: ADMIT },
+	byokDeparted: { numberOfKeys: 1, lua: DEPARTED },
 	byokRenew: { numberOfKeys: 1, lua: RENEW },
 	byokDay: { numberOfKeys: 1, lua: DAY },
+	byokSeed: { numberOfKeys: 3, lua: SEED },
 	byokBreakerAllow: { numberOfKeys: 2, lua: BREAKER_ALLOW },
+	byokBreakerSucceeded: { numberOfKeys: 2, lua: BREAKER_SUCCEEDED },
 	byokBreakerFailed: { numberOfKeys: 2, lua: BREAKER_FAILED },
 	byokBreakerOpen: { numberOfKeys: 1, lua: BREAKER_OPEN },
 };
@@ -153,6 +224,52 @@ export interface AdmitRequest {
 	maxConcurrent: number;
 }
 
+export interface DayAnswer {
+	ok: boolean;
+	used: number;
+	/** Wall-clock ms (Redis's clock). */
+	resetAt: number;
+}
+
+/** What this process knows it used of one credential, written back to Redis after an outage. */
+export interface KnownUse {
+	credentialId: string;
+	windowMs: number;
+	/** Its starts in the current window: [member, ms ago]. */
+	starts: Array<[string, number]>;
+	/** Members of its requests in flight that hold a concurrency lease. */
+	leases: string[];
+	/** Its day count: the last count Redis gave, that count's reset time, and what it sent since without Redis. */
+	day?: { seen: number; resetAt: number; unsynced: number };
+	/** Called with the merged count once Redis has it. */
+	daySynced?(used: number, resetAt: number): void;
+}
+
+/** Where a store finds what to write back after an outage (the limiter registry sets it). */
+let knownUse: () => KnownUse[] = () => [];
+export function reportKnownUseWith(source: () => KnownUse[]): void {
+	knownUse = source;
+}
+
+/**
+ * A connection that never makes a request wait on Redis: commands fail at once while it is
+ * disconnected (no offline queue, no resend) and time out after COMMAND_TIMEOUT_MS; it keeps
+ * reconnecting forever. Used for the limits and for the usage store alike.
+ */
+export function connectRedis(settings: RedisSettings): Redis {
+	const options = {
+		commandTimeout: COMMAND_TIMEOUT_MS,
+		connectTimeout: CONNECT_TIMEOUT_MS,
+		enableOfflineQueue: false,
+		maxRetriesPerRequest: 0,
+		autoResendUnfulfilledCommands: false,
+		retryStrategy: (times: number) => Math.min(100 * times, 2000),
+	};
+	return settings.url
+		? new Redis(settings.url, options)
+		: new Redis({ ...options, host: settings.host, port: settings.port, username: settings.username, password: settings.password, db: settings.db, tls: settings.tls ? {} : undefined });
+}
+
 /** One connection per process to the Redis that holds the cluster-wide limits and breakers. */
 export class RedisStore {
 	private readonly client: Redis;
@@ -160,7 +277,11 @@ export class RedisStore {
 	private readonly processId = randomBytes(6).toString('hex');
 	private counter = 0;
 	private down = false;
+	/** Monotonic ms until which Redis is not asked (after a failure). */
 	private skipUntil = 0;
+	/** Set by any outage: Redis may have lost or missed what this process did meanwhile. */
+	private needsResync = false;
+	private resyncing?: Promise<boolean>;
 	private readonly firstConnect: Promise<void>;
 	private connectSettled = false;
 	private closed = false;
@@ -169,26 +290,7 @@ export class RedisStore {
 		readonly settings: RedisSettings,
 		private readonly log: Pick<Console, 'warn' | 'info'> = console,
 	) {
-		const options = {
-			commandTimeout: COMMAND_TIMEOUT_MS,
-			connectTimeout: CONNECT_TIMEOUT_MS,
-			// Fail at once instead of queueing while disconnected; keep reconnecting forever.
-			enableOfflineQueue: false,
-			maxRetriesPerRequest: 0,
-			autoResendUnfulfilledCommands: false,
-			retryStrategy: (times: number) => Math.min(100 * times, 2000),
-		};
-		this.client = settings.url
-			? new Redis(settings.url, options)
-			: new Redis({
-					...options,
-					host: settings.host,
-					port: settings.port,
-					username: settings.username,
-					password: settings.password,
-					db: settings.db,
-					tls: settings.tls ? {} : undefined,
-				});
+		this.client = connectRedis(settings);
 		for (const [name, script] of Object.entries(SCRIPTS)) this.client.defineCommand(name, script);
 		this.client.on('error', (err: Error) => this.markDown(err));
 		this.client.on('close', () => {
@@ -196,6 +298,8 @@ export class RedisStore {
 		});
 		this.client.on('ready', () => {
 			this.skipUntil = 0;
+			// At once, not at the next request: an idle process's starts count for the others too.
+			if (this.needsResync) void this.resync();
 		});
 		// The first requests wait for the first connection (up to CONNECT_TIMEOUT_MS) rather than
 		// fall back at once while it is being made.
@@ -224,7 +328,8 @@ export class RedisStore {
 
 	private markDown(err: Error & { code?: string }): void {
 		if (this.closed) return;
-		this.skipUntil = Date.now() + RETRY_AFTER_FAILURE_MS;
+		this.skipUntil = performance.now() + RETRY_AFTER_FAILURE_MS;
+		this.needsResync = true;
 		if (this.down) return;
 		this.down = true;
 		const reason = err.code ?? err.message.slice(0, 80);
@@ -238,10 +343,44 @@ export class RedisStore {
 		this.log.info(`[n8n-nodes-byok] Redis at ${this.settings.where} is back: limits and circuit breakers are cluster-wide again.`);
 	}
 
+	/**
+	 * Writes back what this process knows (KnownUse) in one round trip. Every other command waits
+	 * for it, so no decision is taken on a Redis that has not heard from this process yet.
+	 */
+	private resync(): Promise<boolean> {
+		this.resyncing ??= (async () => {
+			try {
+				const known = knownUse();
+				const pipeline = this.client.pipeline();
+				for (const k of known) {
+					const day = k.day ? [k.day.seen, k.day.resetAt, k.day.unsynced] : [-1, 0, 0];
+					const args = [k.windowMs, LEASE_MS, k.starts.length, ...k.starts.flat(), k.leases.length, ...k.leases, ...day];
+					(pipeline as unknown as Record<string, (...a: Array<string | number>) => void>).byokSeed(this.key(k.credentialId, 'window'), this.key(k.credentialId, 'leases'), this.key(k.credentialId, 'day'), ...args);
+				}
+				const results = known.length ? ((await pipeline.exec()) ?? []) : [];
+				results.forEach(([err, day], i) => {
+					if (err) throw err;
+					const [used, resetAt] = day as number[];
+					if (used !== undefined) known[i].daySynced?.(Number(used), Number(resetAt));
+				});
+				this.needsResync = false;
+				this.markUp();
+				return true;
+			} catch (err) {
+				this.markDown(err as Error);
+				return false;
+			} finally {
+				this.resyncing = undefined;
+			}
+		})();
+		return this.resyncing;
+	}
+
 	/** Runs one Redis operation, or says Redis cannot answer now (never throws, never waits longer than a command timeout). */
 	private async attempt<T>(operation: () => Promise<T>): Promise<Maybe<T>> {
 		if (!this.connectSettled) await this.firstConnect;
-		if (this.closed || this.client.status !== 'ready' || Date.now() < this.skipUntil) return UNAVAILABLE;
+		if (this.closed || this.client.status !== 'ready' || performance.now() < this.skipUntil) return UNAVAILABLE;
+		if ((this.needsResync || this.resyncing) && !(await this.resync())) return UNAVAILABLE;
 		try {
 			const result = await operation();
 			this.markUp();
@@ -263,6 +402,11 @@ export class RedisStore {
 		return this.script<number>('byokAdmit', [this.key(credentialId, 'window'), this.key(credentialId, 'leases')], [member, r.limit, r.windowMs, r.spacingMs, r.maxConcurrent, LEASE_MS, pollMs]);
 	}
 
+	/** Its request has really left: its start counts from now (not waited for). */
+	departed(credentialId: string, member: string): void {
+		void this.script('byokDeparted', [this.key(credentialId, 'window')], [member]);
+	}
+
 	/** Keeps a running request's concurrency slot; call every LEASE_MS / 3. */
 	renew(credentialId: string, member: string): void {
 		void this.script('byokRenew', [this.key(credentialId, 'leases')], [member, LEASE_MS]);
@@ -274,30 +418,44 @@ export class RedisStore {
 		this.client.zrem(this.key(credentialId, 'leases'), member).catch((err) => this.markDown(err));
 	}
 
+	/** Takes back an admission whose request will not be sent (its day was spent). */
+	unadmit(credentialId: string, member: string): void {
+		if (this.closed || this.client.status !== 'ready') return;
+		this.client
+			.multi()
+			.zrem(this.key(credentialId, 'window'), member)
+			.zrem(this.key(credentialId, 'leases'), member)
+			.exec()
+			.catch((err) => this.markDown(err));
+	}
+
 	/** Takes one request from today's allowance. */
-	async takeDay(credentialId: string, limit: number, dayMs: number): Promise<Maybe<{ ok: boolean; resetAt: number }>> {
-		const result = await this.script<[number, number]>('byokDay', [this.key(credentialId, 'day')], [limit, dayMs]);
+	async takeDay(credentialId: string, limit: number, dayMs: number): Promise<Maybe<DayAnswer>> {
+		const result = await this.script<[number, number, number]>('byokDay', [this.key(credentialId, 'day')], [limit, dayMs]);
 		if (result === UNAVAILABLE) return result;
-		return { ok: Number(result[0]) > 0, resetAt: Number(result[1]) };
+		return { ok: Number(result[0]) === 1, used: Number(result[1]), resetAt: Number(result[2]) };
 	}
 
 	private breakerKeys(credentialId: string, model: string): [string, string] {
 		return [this.key(credentialId, `breaker:${model}`), this.key(credentialId, `probe:${model}`)];
 	}
 
-	async breakerAllow(credentialId: string, model: string): Promise<Maybe<boolean>> {
-		const result = await this.script<number>('byokBreakerAllow', this.breakerKeys(credentialId, model), [PROBE_TTL_MS]);
-		return result === UNAVAILABLE ? result : result === 1;
+	/** 'pass' (closed), 'probe' (this request holds the claim, under `token`, for holdMs) or 'skip'. */
+	async breakerAllow(credentialId: string, model: string, token: string, holdMs: number): Promise<Maybe<'pass' | 'probe' | 'skip'>> {
+		const result = await this.script<number>('byokBreakerAllow', this.breakerKeys(credentialId, model), [token, Math.ceil(holdMs)]);
+		if (result === UNAVAILABLE) return result;
+		return result === 1 ? 'pass' : result === 2 ? 'probe' : 'skip';
 	}
 
-	async breakerFailed(credentialId: string, model: string, counted: boolean, threshold: number, cooldownMs: number): Promise<Maybe<true>> {
-		const result = await this.script('byokBreakerFailed', this.breakerKeys(credentialId, model), [counted ? 1 : 0, threshold, cooldownMs, Math.max(BREAKER_TTL_MS, cooldownMs * 2)]);
+	async breakerFailed(credentialId: string, model: string, token: string | undefined, counted: boolean, threshold: number, cooldownMs: number): Promise<Maybe<true>> {
+		const ttlMs = Math.max(BREAKER_TTL_MS, cooldownMs * 2);
+		const result = await this.script('byokBreakerFailed', this.breakerKeys(credentialId, model), [counted ? 1 : 0, token ?? '', threshold, cooldownMs, ttlMs]);
 		return result === UNAVAILABLE ? result : true;
 	}
 
-	async breakerSucceeded(credentialId: string, model: string): Promise<Maybe<void>> {
-		const result = await this.attempt(() => this.client.del(...this.breakerKeys(credentialId, model)));
-		return result === UNAVAILABLE ? result : undefined;
+	async breakerSucceeded(credentialId: string, model: string, token: string | undefined): Promise<Maybe<true>> {
+		const result = await this.script('byokBreakerSucceeded', this.breakerKeys(credentialId, model), [token ?? '']);
+		return result === UNAVAILABLE ? result : true;
 	}
 
 	async breakerOpen(credentialId: string, model: string): Promise<Maybe<boolean>> {

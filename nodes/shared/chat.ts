@@ -3,7 +3,7 @@
  * engine request, the engine's call settings, the output item, and the item loop (concurrency,
  * input order, pairedItem, continueOnFail, errors without keys).
  */
-import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties, Logger } from 'n8n-workflow';
 import { mapOrdered } from '../llm/concurrency';
 import { complete, DEFAULTS, type CallSettings, type Candidate, type ChatResult, type StreamDelta } from '../llm/dispatch';
 import { InputError, redact } from '../llm/errors';
@@ -238,8 +238,18 @@ export const chatOptionsProperty: INodeProperties = {
 	],
 };
 
-/** The engine's settings from the node's options. */
-export function callSettings(options: IDataObject, signal?: AbortSignal): CallSettings {
+/**
+ * The options of a chat model sub-node: BYOK Chat's, less those that belong to the root node
+ * (items, images, raw output and tools come from the agent or chain).
+ */
+const ROOT_NODE_OPTIONS = ['concurrency', 'imageBinaryProperties', 'imageUrls', 'includeRaw', 'toolChoice', 'tools'];
+export const modelOptionsProperty: INodeProperties = {
+	...chatOptionsProperty,
+	options: chatOptionsProperty.options!.filter((o) => !ROOT_NODE_OPTIONS.includes((o as INodeProperties).name)),
+};
+
+/** The engine's settings from the node's options; budget warnings go to n8n's log. */
+export function callSettings(options: IDataObject, signal?: AbortSignal, logger?: Logger): CallSettings {
 	return {
 		timeoutMs: ((options.timeout as number) || DEFAULT_TIMEOUT_S) * 1000,
 		signal,
@@ -251,6 +261,7 @@ export function callSettings(options: IDataObject, signal?: AbortSignal): CallSe
 			threshold: (options.breakerThreshold as number | undefined) ?? DEFAULTS.breaker.threshold,
 			cooldownMs: ((options.breakerCooldown as number | undefined) ?? DEFAULTS.breaker.cooldownMs / 1000) * 1000,
 		},
+		onBudgetWarning: logger && ((warning) => logger.warn(`[n8n-nodes-byok] ${warning.message}`, { credential: warning.credential, budget: `${warning.period} ${warning.unit}`, percent: warning.threshold })),
 	};
 }
 
@@ -357,6 +368,17 @@ export async function readRequest(ctx: IExecuteFunctions, i: number, options: ID
 	}
 
 	const chatOptions: ChatOptions = {
+		...samplingOptions(options),
+		responseFormat,
+		tools: parseTools(options.tools),
+		toolChoice: options.toolChoice as ChatOptions['toolChoice'],
+	};
+	return { messages, options: chatOptions };
+}
+
+/** Temperature, max tokens, top P, penalties, seed and stop sequences from the node's options. */
+export function samplingOptions(options: IDataObject): ChatOptions {
+	return {
 		temperature: options.temperature as number | undefined,
 		maxTokens: options.maxTokens as number | undefined,
 		topP: options.topP as number | undefined,
@@ -364,11 +386,7 @@ export async function readRequest(ctx: IExecuteFunctions, i: number, options: ID
 		presencePenalty: options.presencePenalty as number | undefined,
 		seed: options.seed as number | undefined,
 		stop: readStop(options.stop),
-		responseFormat,
-		tools: parseTools(options.tools),
-		toolChoice: options.toolChoice as ChatOptions['toolChoice'],
 	};
-	return { messages, options: chatOptions };
 }
 
 function readStop(value: unknown): string[] | undefined {
@@ -436,6 +454,8 @@ export function resultJson(result: ChatResult): IDataObject {
 	json.model = result.model;
 	json.fallbackUsed = result.candidateIndex > 0;
 	json.usage = result.usage as IDataObject;
+	json.cost = result.cost as unknown as IDataObject;
+	if (result.budget) json.budget = result.budget as IDataObject;
 	json.latencyMs = result.latencyMs;
 	json.attempts = result.attempts as unknown as IDataObject[];
 	if (result.raw !== undefined) json.raw = result.raw as IDataObject;

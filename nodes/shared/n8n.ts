@@ -16,6 +16,7 @@ import {
 	type INodeCredentialTestResult,
 	type INodeListSearchResult,
 	type INodeProperties,
+	type ISupplyDataFunctions,
 	type JsonObject,
 	type NodeParameterValue,
 } from 'n8n-workflow';
@@ -23,6 +24,8 @@ import { getProvider, PROVIDERS, type ProviderInfo } from '../llm/catalog';
 import { connectionFromCredential, listModels, type Connection } from '../llm/client';
 import type { Candidate } from '../llm/dispatch';
 import { InputError, LlmError, redact } from '../llm/errors';
+
+const providerOptions = PROVIDERS.map((p) => ({ name: p.name, value: p.id, description: p.defaultBaseUrl || 'Any OpenAI-compatible URL' }));
 
 /**
  * One multi-select for every provider the node may call, because n8n shows a credential only
@@ -35,9 +38,23 @@ export const providersProperty: INodeProperties = {
 	type: 'multiOptions',
 	noDataExpression: true,
 	required: true,
-	options: PROVIDERS.map((p) => ({ name: p.name, value: p.id, description: p.defaultBaseUrl || 'Any OpenAI-compatible URL' })),
+	options: providerOptions,
 	default: ['openai'],
 	description: 'The first provider answers; add more to use them in Fallbacks. Each one\'s credential (your key, base URL and limits) appears below.',
+};
+
+/**
+ * One provider, for a node that is one candidate (BYOK Chat Model: fallbacks are further
+ * sub-nodes). The editor shows it through the credential picker (see singleProviderCredentials).
+ */
+export const providerProperty: INodeProperties = {
+	displayName: 'Provider',
+	name: 'provider',
+	type: 'options',
+	noDataExpression: true,
+	options: providerOptions,
+	default: 'openai',
+	description: 'Who answers: set by the credential you pick (your key, base URL and limits)',
 };
 
 export const modelProperty: INodeProperties = {
@@ -63,19 +80,28 @@ export const modelProperty: INodeProperties = {
 	],
 };
 
+function credentialOf(providerId: string, displayOptions: INodeCredentialDescription['displayOptions']): INodeCredentialDescription {
+	return { name: getProvider(providerId).credentialType, required: true, testedBy: 'byokCredentialTest', displayOptions };
+}
+
 /**
- * Each provider's credential shows while that provider is selected. Written as "hide unless
- * selected" rather than "show when selected": n8n's editor takes a parameter that every
+ * With the Providers multi-select, each selected provider's credential shows. Written as "hide
+ * unless selected" rather than "show when selected": n8n's editor takes a parameter that every
  * credential's `show` depends on for the node's authentication field, and would then hide
  * Providers (and what it depends on) behind a single credential picker.
  */
-export const providerCredentials: INodeCredentialDescription[] = PROVIDERS.map((p) => ({
-	name: p.credentialType,
-	required: true,
-	testedBy: 'byokCredentialTest',
+export const providerCredentials: INodeCredentialDescription[] = PROVIDERS.map((p) =>
 	// n8n evaluates `_cnd` conditions for credentials too; its type only lists plain values.
-	displayOptions: { hide: { providers: [{ _cnd: { not: p.id } }] as unknown as NodeParameterValue[] } },
-}));
+	credentialOf(p.id, { hide: { providers: [{ _cnd: { not: p.id } }] as unknown as NodeParameterValue[] } }),
+);
+
+/**
+ * With a single Provider, exactly that authentication-field behaviour is what we want (checked in
+ * n8n 2.41.1's editor): Provider is not shown as a field; the one "Credential" picker lists every
+ * BYOK credential with its provider beside its name, picking one sets Provider, and "Create new
+ * credential" opens the dialog with a provider selector. The credential is the provider.
+ */
+export const singleProviderCredentials: INodeCredentialDescription[] = PROVIDERS.map((p) => credentialOf(p.id, { show: { provider: [p.id] } }));
 
 /** The selected providers, first = primary. */
 export function selectedProviders(ctx: IExecuteFunctions | ILoadOptionsFunctions, itemIndex?: number): string[] {
@@ -83,6 +109,12 @@ export function selectedProviders(ctx: IExecuteFunctions | ILoadOptionsFunctions
 	const ids = (Array.isArray(raw) ? raw : [raw]).map(String).filter(Boolean);
 	if (ids.length === 0) throw new InputError('providers', 'No provider is selected. Pick the provider that should answer under Providers.');
 	return ids;
+}
+
+/** The provider whose model list the editor shows: a node's single Provider, else the first of its Providers. */
+function listedProvider(ctx: ILoadOptionsFunctions): string {
+	const single = ctx.getNodeParameter('provider', '') as string;
+	return single || selectedProviders(ctx)[0];
 }
 
 export const fallbacksProperty: INodeProperties = {
@@ -120,14 +152,14 @@ export const fallbacksProperty: INodeProperties = {
 };
 
 /** The id and name of the node's credential for a provider: what limits and breakers are keyed by, and messages name. */
-function credentialRef(ctx: IExecuteFunctions | ILoadOptionsFunctions, provider: ProviderInfo): { id: string; label: string } {
+function credentialRef(ctx: IExecuteFunctions | ISupplyDataFunctions | ILoadOptionsFunctions, provider: ProviderInfo): { id: string; label: string } {
 	const node = ctx.getNode();
 	const ref = node.credentials?.[provider.credentialType];
 	return { id: String(ref?.id ?? `${node.id}:${provider.credentialType}`), label: ref?.name ?? provider.name };
 }
 
 /** Loads the node's credential for a provider as an engine connection. */
-export async function connectionFor(ctx: IExecuteFunctions | ILoadOptionsFunctions, providerId: string, itemIndex = 0): Promise<Connection> {
+export async function connectionFor(ctx: IExecuteFunctions | ISupplyDataFunctions | ILoadOptionsFunctions, providerId: string, itemIndex = 0): Promise<Connection> {
 	const provider = getProvider(providerId);
 	const data = (await (ctx as IExecuteFunctions).getCredentials(provider.credentialType, itemIndex)) as IDataObject;
 	const { id, label } = credentialRef(ctx, provider);
@@ -151,7 +183,7 @@ export interface CandidateEntry {
  */
 export async function toCandidates(ctx: IExecuteFunctions, itemIndex: number, entries: CandidateEntry[]): Promise<Candidate[]> {
 	const providers = selectedProviders(ctx, itemIndex);
-	const connections = new Map<string, Connection | InputError>();
+	const byProvider = new Map<string, Candidate>();
 	const candidates: Candidate[] = [];
 	for (const entry of entries) {
 		const provider = getProvider(entry.provider);
@@ -160,24 +192,27 @@ export async function toCandidates(ctx: IExecuteFunctions, itemIndex: number, en
 		if (!providers.includes(provider.id)) {
 			throw new InputError(entry.field, `${entry.where} uses ${provider.name}, which is not selected under Providers. Add it there and choose its credential.`);
 		}
-		let connection = connections.get(provider.id);
-		if (!connection) {
-			connection = await connectionFor(ctx, provider.id, itemIndex).catch((err: unknown) => {
-				if (err instanceof InputError) return err;
-				throw err;
-			});
-			connections.set(provider.id, connection);
-		}
-		candidates.push(connection instanceof InputError ? { connection: unusableConnection(ctx, provider.id), model, unusable: connection } : { connection, model });
+		let candidate = byProvider.get(provider.id);
+		if (!candidate) byProvider.set(provider.id, (candidate = await candidateFor(ctx, provider.id, model, itemIndex)));
+		candidates.push({ ...candidate, model });
 	}
 	return candidates;
 }
 
-/** Stands in for a credential that cannot be used: names it, holds nothing of it. */
-function unusableConnection(ctx: IExecuteFunctions, providerId: string): Connection {
+/**
+ * The node's credential for a provider with a model, as an engine candidate. A broken credential
+ * (say, a Base URL that is not a URL) gives an unusable candidate that names it and holds
+ * nothing of it.
+ */
+export async function candidateFor(ctx: IExecuteFunctions | ISupplyDataFunctions, providerId: string, model: string, itemIndex: number): Promise<Candidate> {
+	const connection = await connectionFor(ctx, providerId, itemIndex).catch((err: unknown) => {
+		if (err instanceof InputError) return err;
+		throw err;
+	});
+	if (!(connection instanceof InputError)) return { connection, model };
 	const provider = getProvider(providerId);
 	const { id, label } = credentialRef(ctx, provider);
-	return { provider, baseUrl: '', headers: {}, secrets: [], credentialId: id, label, limits: {} };
+	return { connection: { provider, baseUrl: '', headers: {}, secrets: [], credentialId: id, label, limits: {} }, model, unusable: connection };
 }
 
 /** BYOK Chat's candidates for one item: the first provider with the chosen model, then the fallbacks. */
@@ -193,7 +228,7 @@ export async function candidatesFor(ctx: IExecuteFunctions, itemIndex: number, p
 
 /** The model list for the node's provider, filtered by what the user typed. No name filtering otherwise. */
 export async function searchModels(this: ILoadOptionsFunctions, filter?: string): Promise<INodeListSearchResult> {
-	const [providerId] = selectedProviders(this);
+	const providerId = listedProvider(this);
 	let connection: Connection | undefined;
 	try {
 		connection = await connectionFor(this, providerId);

@@ -19,13 +19,21 @@ const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { ROOT, provisionN8n, makeScratch, packPackage, installPackage, startN8n, reporter, seconds } = require('./run.js');
+const { ROOT, provisionN8n, makeScratch, packPackage, installPackage, startN8n, freePort, reporter, seconds } = require('./run.js');
 
 const CHROMIUM = process.env.BYOK_CHROMIUM || '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
 const SHOTS = process.env.BYOK_E2E_SCREENSHOTS || path.join(os.tmpdir(), 'byok-e2e-screenshots');
 /** Screenshot (by step name) -> committed file under docs/. */
-const DOCS = { 'canvas-executed': 'canvas.png', 'credential-test': 'credential-test.png', 'credential-error': 'credential-error.png', 'model-list': 'model-list.png', output: 'output.png' };
+const DOCS = {
+	'canvas-executed': 'canvas.png',
+	'credential-test': 'credential-test.png',
+	'credential-error': 'credential-error.png',
+	'model-list': 'model-list.png',
+	output: 'output.png',
+	'chat-model-credential-list': 'chat-model-credential.png',
+	'chat-model-chain': 'chat-model-chain.png',
+};
 const OWNER = { email: 'owner@byok-browser.test', firstName: 'Browser', lastName: 'Owner', password: 'ByokBrowser-Passw0rd' };
 const GOOD_KEY = 'sk-browser-good-7d1e4a';
 const BAD_KEY = 'sk-browser-bad-93b6c2';
@@ -66,12 +74,14 @@ async function editorSteps(page, { url, fake, t, shot }) {
 	const modal = page.locator('[data-test-id=editCredential-modal]');
 	const canvasNode = (name) => page.locator(`[data-test-id=canvas-node][data-node-name="${name}"]`);
 	const creatorItems = page.locator('[data-test-id=node-creator-node-item]');
+	/** The node creator's item with exactly this name ("BYOK Chat" is also the start of "BYOK Chat Model"). */
+	const creatorItem = (name) => creatorItems.filter({ has: page.locator('[data-test-id=node-creator-item-name]').getByText(name, { exact: true }) });
 
 	/** Node creator (already open or via the canvas "+"), search, pick, confirm the community-node panel. */
 	async function addNode(displayName, open) {
 		await page.click(open);
 		await page.fill('input[data-test-id=node-creator-search-bar]', 'BYOK');
-		await creatorItems.filter({ hasText: displayName }).click();
+		await creatorItem(displayName).click();
 		await page.getByRole('button', { name: 'Add to workflow' }).click();
 		await ndv.waitFor();
 	}
@@ -218,6 +228,74 @@ async function editorSteps(page, { url, fake, t, shot }) {
 		if (chats.length !== 1 || chats[0].body?.model !== 'fake-small') throw new Error(`chat requests: ${JSON.stringify(chats.map((r) => r.body))}`);
 	});
 
+	// BYOK Chat Model under an AI Agent, with a fallback, the way a user sets it up.
+	const inputPlus = (nodeName) => page.locator(`[data-test-id=canvas-node-input-handle][data-connection-type=ai_languageModel][data-node-name="${nodeName}"] [data-test-id=canvas-handle-plus]`);
+	/** From the node creator (open, searched "BYOK"): the community node's panel, then its NDV. */
+	async function pickChatModel() {
+		await creatorItem('BYOK Chat Model').click();
+		const add = page.getByRole('button', { name: 'Add to workflow' });
+		await add.or(ndv).first().waitFor();
+		if (await add.isVisible()) await add.click();
+		await ndv.waitFor();
+	}
+	/** Picks a model from the sub-node's live list and closes its NDV. */
+	async function pickModel(model) {
+		await page.click('[data-test-id=resource-locator-model] [data-test-id=rlc-input]');
+		await page.locator('[data-test-id=rlc-item]').filter({ hasText: model }).click();
+		await closeNdv();
+	}
+
+	step('chat-model-credential', 'AI Agent + BYOK Chat Model: one credential picker lists every BYOK credential with its provider; picking one sets it', async () => {
+		// A second credential, of another provider (made through n8n's REST API, as the editor does).
+		const status = await page.evaluate(async (body) => {
+			const res = await fetch('/rest/credentials', { method: 'POST', headers: { 'content-type': 'application/json', 'browser-id': localStorage.getItem('n8n-browserId') ?? '' }, body: JSON.stringify(body) });
+			return res.status;
+		}, { name: 'Groq (team key)', type: 'byokGroqApi', data: { apiKey: GOOD_KEY, baseUrl: `${fake.url}/groq/v1` } });
+		if (status !== 200) throw new Error(`creating a Groq credential: HTTP ${status}`);
+		await page.goto(`${url}/workflow/new`);
+		await page.click('[data-test-id=canvas-add-button]');
+		await page.fill('input[data-test-id=node-creator-search-bar]', 'AI Agent');
+		await creatorItem('AI Agent').click();
+		await ndv.waitFor();
+		await closeNdv();
+		await inputPlus('AI Agent').click();
+		await page.fill('input[data-test-id=node-creator-search-bar]', 'BYOK');
+		await pickChatModel();
+		// The list names each credential's provider; the newest (Groq) is picked; picking Custom switches the provider.
+		await ndv.locator('[data-test-id=node-credentials-select]').click();
+		const items = page.locator('[data-test-id^=node-credentials-select-item-]:not([data-test-id$=-new])');
+		await items.filter({ hasText: 'BYOK Groq API' }).waitFor();
+		await items.filter({ hasText: 'BYOK Custom (OpenAI-compatible) API' }).waitFor();
+		if (await ndv.locator('[data-test-id=parameter-input-provider]').isVisible()) throw new Error('Provider is shown as a field besides the credential picker');
+		await shot('chat-model-credential-list');
+		await items.filter({ hasText: 'BYOK Custom (OpenAI-compatible) API' }).click();
+		const before = modelRequests().length;
+		await pickModel('fake-small');
+		if (modelRequests().length <= before) throw new Error('the model list did not come from the Custom credential (GET /v1/models)');
+	});
+
+	step('chat-model-fallback', "the sub-node's Fallback Model input offers only BYOK Chat Model", async () => {
+		await inputPlus('BYOK Chat Model').click();
+		await creatorItems.first().waitFor();
+		const names = await creatorItems.locator('[data-test-id=node-creator-item-name]').allInnerTexts();
+		if (names.join() !== 'BYOK Chat Model') throw new Error(`the Fallback Model input offers ${JSON.stringify(names)}`);
+		await pickChatModel();
+		await pickModel('fake-large');
+	});
+
+	step('chat-model-chain', 'chat with the agent: BYOK Chat Model answers; the chain is on the canvas', async () => {
+		await page.click('[data-test-id=zoom-to-fit]');
+		fake.reset();
+		fake.setHandler(acceptOnlyGoodKey);
+		await page.getByRole('button', { name: /^Chat$/ }).or(page.locator('[data-test-id=workflow-chat-button]')).first().click();
+		const input = page.locator('[data-test-id=chat-input] textarea, textarea[placeholder*="message" i]').first();
+		await input.fill('hello agent');
+		await input.press('Enter');
+		await page.getByText('echo: hello agent').first().waitFor();
+		const chats = fake.chatRequests;
+		if (chats.length !== 1 || chats[0].body?.model !== 'fake-small') throw new Error(`chat requests: ${JSON.stringify(chats.map((r) => r.body?.model))}`);
+	});
+
 	for (const [i, { name, title, fn }] of steps.entries()) {
 		const started = Date.now();
 		try {
@@ -261,7 +339,9 @@ async function browserPhase({ n8n, scratch, tarball, fake, t, timings = {} }) {
 	for (const old of fs.readdirSync(SHOTS)) if (/^\d\d-.+\.(png|html)$/.test(old)) fs.rmSync(path.join(SHOTS, old));
 	console.log(`# browser screenshots in ${SHOTS}`);
 
-	const server = await startN8n(n8n, userFolder, { logFile: path.join(scratch.dir, 'n8n-browser.log') });
+	// The editor's chat posts to n8n's webhook URL, which says "localhost" unless told otherwise.
+	const port = await freePort();
+	const server = await startN8n(n8n, userFolder, { port, env: { WEBHOOK_URL: `http://127.0.0.1:${port}/` }, logFile: path.join(scratch.dir, 'n8n-browser.log') });
 	let context;
 	try {
 		const res = await fetch(`${server.url}/rest/owner/setup`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(OWNER) });

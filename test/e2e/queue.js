@@ -11,15 +11,22 @@
  *   npm run test:e2e           (run.js calls queuePhase() last)
  *   node test/e2e/queue.js     (alone: packs dist/ as it is; run `npm run build` first)
  *
- * It takes about 90 s: the limit must be reached and a real minute must pass before the last
+ * It takes about 70 s: the limit must be reached and a real minute must pass before the last
  * requests may go. Without Redis on 127.0.0.1:6379 it is skipped with the reason.
+ *
+ * Then the same under Redis trouble (redisTroublePhase): the package's limits on a redis-server
+ * of this test's own (BYOK_REDIS_URL; n8n's queue stays on 127.0.0.1:6379), killed mid-run and
+ * restarted empty, while a smoothed key's requests are waiting and after a burst key's window has
+ * filled: the smoothed key keeps one start per spacing per process through the outage, the burst
+ * key's window after the restart still holds what was sent before it, and each worker logs one
+ * warning and one recovery. About 80 s more; skipped without a redis-server binary.
  */
 const fs = require('node:fs');
 const net = require('node:net');
 const path = require('node:path');
 const { makeScratch, installPackage, startN8n, restClient, freePort, seconds, sleep, tail } = require('./run.js');
 const { maxInWindow } = require('../fake-provider.js');
-const { deleteKeys, listKeys } = require('../helpers/cluster.js');
+const { deleteKeys, hasRedisServer, listKeys, ownRedisServer } = require('../helpers/cluster.js');
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
 
@@ -64,7 +71,7 @@ async function freshPostgres(n8n, name) {
 	};
 }
 
-function workflow(id, credential) {
+function workflow(id, credential, model = 'fake-small') {
 	return {
 		name: `BYOK queue e2e ${id}`,
 		nodes: [
@@ -77,7 +84,7 @@ function workflow(id, credential) {
 				position: [220, 0],
 				parameters: {
 					providers: ['custom'],
-					model: { __rl: true, mode: 'id', value: 'fake-small' },
+					model: { __rl: true, mode: 'id', value: model },
 					promptType: 'simple',
 					prompt: 'hello from a worker',
 					// Waiting for a slot counts against the timeout; the last requests wait over a minute.
@@ -91,6 +98,46 @@ function workflow(id, credential) {
 		active: false,
 	};
 }
+
+/** Main and two workers in queue mode, sharing `env`; n8n's own queue on 127.0.0.1:6379 under `bullPrefix`. */
+async function startCluster(n8n, scratch, env, processes, { concurrency = WORKER_CONCURRENCY } = {}) {
+	const main = await startN8n(n8n, scratch.userFolder, { env, logFile: path.join(scratch.dir, 'main.log') });
+	processes.push(main);
+	const workers = await Promise.all(
+		[1, 2].map((n) => startN8n(n8n, scratch.userFolder, { env, args: ['worker', `--concurrency=${concurrency}`], logFile: path.join(scratch.dir, `worker-${n}.log`) })),
+	);
+	processes.push(...workers);
+	return { main, workers };
+}
+
+/** Polls executions until all have ended (or the deadline); returns id -> execution. */
+async function waitForExecutions(api, ids, deadlineMs) {
+	const finished = new Map();
+	const deadline = Date.now() + deadlineMs;
+	while (finished.size < ids.length && Date.now() < deadline) {
+		await sleep(2000);
+		for (const id of ids) {
+			if (finished.has(id)) continue;
+			const execution = await api.call('GET', `/executions/${id}`);
+			if (execution?.finished || ['success', 'error', 'crashed', 'canceled'].includes(execution?.status)) finished.set(id, execution);
+		}
+	}
+	return finished;
+}
+
+/** What the BYOK Chat node of each execution put out: status, text, provider, error. */
+function outputsOf(n8n, ids, finished) {
+	const { parse } = require(path.join(n8n.cache, 'node_modules/flatted'));
+	return ids.map((id) => {
+		const execution = finished.get(id);
+		if (!execution) return { id, status: 'unfinished' };
+		const data = typeof execution.data === 'string' ? parse(execution.data) : execution.data;
+		const item = data?.resultData?.runData?.['BYOK Chat']?.[0]?.data?.main?.[0]?.[0]?.json;
+		return { id, status: execution.status, text: item?.text, provider: item?.provider, error: data?.resultData?.error?.message };
+	});
+}
+
+const run = (api, workflowId) => api.call('POST', `/workflows/${workflowId}/run`, { triggerToStartFrom: { name: 'Start' } }).then((r) => String(r.executionId));
 
 async function queuePhase({ n8n, fake, t, timings, tarball }) {
 	const started = Date.now();
@@ -120,14 +167,8 @@ async function queuePhase({ n8n, fake, t, timings, tarball }) {
 	let passed = false;
 	try {
 		await installPackage(scratch.userFolder, tarball);
-		const main = await startN8n(n8n, scratch.userFolder, { env, logFile: path.join(scratch.dir, 'main.log') });
-		processes.push(main);
-		console.log(`# queue mode: main ready in ${seconds(main.readyMs)}`);
-		const workers = await Promise.all(
-			[1, 2].map((n) => startN8n(n8n, scratch.userFolder, { env, args: ['worker', `--concurrency=${WORKER_CONCURRENCY}`], logFile: path.join(scratch.dir, `worker-${n}.log`) })),
-		);
-		processes.push(...workers);
-		console.log(`# queue mode: workers ready in ${workers.map((w) => seconds(w.readyMs)).join(', ')}`);
+		const { main, workers } = await startCluster(n8n, scratch, env, processes);
+		console.log(`# queue mode: main ready in ${seconds(main.readyMs)}, workers in ${workers.map((w) => seconds(w.readyMs)).join(', ')}`);
 
 		const api = restClient(main.url);
 		await api.call('POST', '/owner/setup', OWNER);
@@ -140,30 +181,13 @@ async function queuePhase({ n8n, fake, t, timings, tarball }) {
 
 		fake.reset();
 		const runStarted = Date.now();
-		const runs = await Promise.all(Array.from({ length: EXECUTIONS }, () => api.call('POST', `/workflows/${created.id}/run`, { triggerToStartFrom: { name: 'Start' } })));
-		const ids = runs.map((r) => String(r.executionId));
-		t.check(`queue mode: ${EXECUTIONS} manual executions started at once`, ids.every((id) => /^\d+$/.test(id)), JSON.stringify(runs));
+		const ids = await Promise.all(Array.from({ length: EXECUTIONS }, () => run(api, created.id)));
+		t.check(`queue mode: ${EXECUTIONS} manual executions started at once`, ids.every((id) => /^\d+$/.test(id)), JSON.stringify(ids));
 
-		const { parse } = require(path.join(n8n.cache, 'node_modules/flatted'));
-		const finished = new Map();
-		const deadline = Date.now() + 180_000;
-		while (finished.size < ids.length && Date.now() < deadline) {
-			await sleep(2000);
-			for (const id of ids) {
-				if (finished.has(id)) continue;
-				const execution = await api.call('GET', `/executions/${id}`);
-				if (execution?.finished || ['success', 'error', 'crashed', 'canceled'].includes(execution?.status)) finished.set(id, execution);
-			}
-		}
+		const finished = await waitForExecutions(api, ids, 180_000);
 		const runMs = Date.now() - runStarted;
 		console.log(`# queue mode: ${finished.size}/${ids.length} executions finished in ${seconds(runMs)}`);
-		const outputs = ids.map((id) => {
-			const execution = finished.get(id);
-			if (!execution) return { id, status: 'unfinished' };
-			const data = typeof execution.data === 'string' ? parse(execution.data) : execution.data;
-			const item = data?.resultData?.runData?.['BYOK Chat']?.[0]?.data?.main?.[0]?.[0]?.json;
-			return { id, status: execution.status, text: item?.text, provider: item?.provider, error: data?.resultData?.error?.message };
-		});
+		const outputs = outputsOf(n8n, ids, finished);
 		t.check(
 			`queue mode: all ${EXECUTIONS} executions succeeded with the provider's answer`,
 			outputs.every((o) => o.status === 'success' && o.text === 'echo: hello from a worker' && o.provider === 'custom'),
@@ -209,25 +233,122 @@ async function queuePhase({ n8n, fake, t, timings, tarball }) {
 		if (passed && !process.env.BYOK_E2E_KEEP) fs.rmSync(scratch.dir, { recursive: true, force: true });
 		else console.log(`# kept ${scratch.dir} (main.log, worker-1.log, worker-2.log)`);
 	}
+	await redisTroublePhase({ n8n, fake, t, timings, tarball });
 }
 
-module.exports = { queuePhase };
+/** Keys for the Redis-trouble phase: one that bursts, one that is smoothed (one start every 3.03 s). */
+const BURST = { model: 'fake-burst', limits: { requestsPerMinute: 8 }, before: 6, after: 8 };
+const SMOOTHED = { model: 'fake-smoothed', limits: { requestsPerMinute: 20, pacing: 'smoothed' }, executions: 12, spacingMs: 60_600 / 20 };
+const OUTAGE_MS = 6000;
 
-if (require.main === module) {
-	(async () => {
-		const { provisionN8n, packPackage, reporter } = require('./run.js');
-		const t = reporter();
-		const scratch = makeScratch('byok-queue-pack-');
-		const fake = await require('../fake-provider.js').startFakeProvider();
-		try {
-			const n8n = await provisionN8n();
-			const tarball = await packPackage(scratch.dir);
-			await queuePhase({ n8n, fake, t, timings: {}, tarball });
-		} finally {
-			await fake.close();
-			fs.rmSync(scratch.dir, { recursive: true, force: true });
-		}
-		console.log(`${t.passed} passed, ${t.failed} failed`);
-		process.exitCode = t.failed === 0 ? 0 : 1;
-	})();
+async function redisTroublePhase({ n8n, fake, t, timings, tarball }) {
+	const started = Date.now();
+	if (!hasRedisServer()) {
+		console.log('# skip queue mode under Redis trouble: no redis-server binary on PATH (apt-get install redis-server to run it)');
+		return;
+	}
+	const scratch = makeScratch('byok-queue-trouble-');
+	const runId = `byok-e2e-trouble-${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+	const bullPrefix = `${runId}-bull`;
+	const limitsRedis = await ownRedisServer();
+	const db = await freshPostgres(n8n, runId.replace(/-/g, '_'));
+	console.log(
+		`# queue mode under Redis trouble: scratch ${scratch.dir}, database ${db ? 'PostgreSQL' : 'SQLite'}, the package's limits on redis-server 127.0.0.1:${limitsRedis.port}, n8n's queue on 127.0.0.1:6379 under ${bullPrefix}`,
+	);
+	const env = {
+		EXECUTIONS_MODE: 'queue',
+		QUEUE_BULL_REDIS_HOST: '127.0.0.1',
+		QUEUE_BULL_REDIS_PORT: '6379',
+		QUEUE_BULL_PREFIX: bullPrefix,
+		BYOK_REDIS_URL: limitsRedis.url,
+		OFFLOAD_MANUAL_EXECUTIONS_TO_WORKERS: 'true',
+		QUEUE_HEALTH_CHECK_ACTIVE: 'true',
+		N8N_WORKER_SERVER_ADDRESS: '127.0.0.1',
+		...(db?.env ?? {}),
+	};
+	const processes = [];
+	const failedBefore = t.failed;
+	/** Starts `count` executions one after another (SQLite, if that is the database, is not made for many writers at once). */
+	const start = async (api, workflowId, count) => {
+		const ids = [];
+		for (let i = 0; i < count; i++) ids.push(await run(api, workflowId));
+		return ids;
+	};
+	try {
+		await installPackage(scratch.userFolder, tarball);
+		const { main, workers } = await startCluster(n8n, scratch, env, processes, { concurrency: 20 });
+		const api = restClient(main.url);
+		await api.call('POST', '/owner/setup', OWNER);
+		const workflowFor = async (key) => {
+			const credential = await api.call('POST', '/credentials', { name: `BYOK ${key.model}`, type: 'byokCustomApi', data: { apiKey: GOOD_KEY, baseUrl: fake.baseUrl, ...key.limits } });
+			return (await api.call('POST', '/workflows', workflow(`${runId}-${key.model}`.slice(-21), credential, key.model))).id;
+		};
+		const burstWorkflow = await workflowFor(BURST);
+		const smoothedWorkflow = await workflowFor(SMOOTHED);
+		const arrivals = (model) => fake.chatRequests.filter((r) => r.path === '/v1/chat/completions' && r.body?.model === model).map((r) => r.at);
+
+		fake.reset();
+		const ids = [...(await start(api, burstWorkflow, BURST.before)), ...(await start(api, smoothedWorkflow, SMOOTHED.executions))];
+		// Smoothed requests are waiting for their turn (and the burst key's window is full for this minute).
+		const deadline = Date.now() + 60_000;
+		while (arrivals(SMOOTHED.model).length < 3 && Date.now() < deadline) await sleep(100);
+		await limitsRedis.stop();
+		const stoppedAt = Date.now();
+		await sleep(OUTAGE_MS);
+		await limitsRedis.start(); // no persistence: empty
+		const restartedAt = Date.now();
+		await sleep(3000); // the workers reconnect and write back what they sent
+		ids.push(...(await start(api, burstWorkflow, BURST.after)));
+		const finished = await waitForExecutions(api, ids, 180_000);
+		const outputs = outputsOf(n8n, ids, finished);
+		console.log(`# queue mode under Redis trouble: ${finished.size}/${ids.length} executions finished in ${seconds(Date.now() - stoppedAt)} after Redis was stopped`);
+		t.check(
+			`queue mode under Redis trouble: all ${ids.length} executions succeeded`,
+			outputs.every((o) => o.status === 'success' && o.provider === 'custom'),
+			JSON.stringify(outputs.filter((o) => o.status !== 'success' || o.provider !== 'custom')),
+		);
+
+		const burst = arrivals(BURST.model);
+		const most = maxInWindow(burst, WINDOW_MS);
+		console.log(`# queue mode under Redis trouble: burst key (${BURST.limits.requestsPerMinute}/min): ${BURST.before} before the restart, ${BURST.after} after; most in any 60 s window: ${most}`);
+		t.check(
+			`queue mode under Redis trouble: after Redis restarted empty, the burst key still sent at most ${BURST.limits.requestsPerMinute} in any 60 s window (the workers gave back what they had sent)`,
+			burst.length === BURST.before + BURST.after && most === BURST.limits.requestsPerMinute,
+			`${burst.length} requests, most in a window ${most}`,
+		);
+		const smoothed = arrivals(SMOOTHED.model);
+		const during = smoothed.filter((at) => at > stoppedAt && at < restartedAt);
+		// One start per spacing per process: with two workers at most two within 90% of a spacing.
+		const close = maxInWindow(smoothed, 0.9 * SMOOTHED.spacingMs);
+		console.log(`# queue mode under Redis trouble: smoothed key (one start per ${seconds(SMOOTHED.spacingMs)}): ${during.length} of ${smoothed.length} sent during the ${seconds(OUTAGE_MS)} outage; most within ${seconds(0.9 * SMOOTHED.spacingMs)}: ${close}`);
+		t.check(
+			'queue mode under Redis trouble: the smoothed key kept its spacing through the outage (per worker), instead of sending what was waiting at once',
+			smoothed.length === SMOOTHED.executions && during.length >= 2 && close <= 2,
+			`arrivals (ms after the first): ${smoothed.map((at) => at - smoothed[0]).join(' ')}; stopped at ${stoppedAt - smoothed[0]}, restarted at ${restartedAt - smoothed[0]}`,
+		);
+		const logs = workers.map((w) => w.output.stdout + w.output.stderr);
+		const said = logs.map((log) => ({
+			down: (log.match(/\[n8n-nodes-byok\] Redis at 127\.0\.0\.1:\d+\/0 is unreachable .*per process until it is back\./g) ?? []).length,
+			back: (log.match(/\[n8n-nodes-byok\] Redis at 127\.0\.0\.1:\d+\/0 is back/g) ?? []).length,
+		}));
+		t.check(
+			'queue mode under Redis trouble: each worker logged one warning and one recovery, and no key',
+			said.every((x) => x.down === 1 && x.back === 1) && logs.every((log) => !log.includes(GOOD_KEY)),
+			JSON.stringify(said),
+		);
+	} catch (err) {
+		t.check('queue mode under Redis trouble e2e completed', false, err.stack ?? err);
+	} finally {
+		for (const proc of processes.reverse()) await proc.stop();
+		await limitsRedis.stop();
+		await deleteKeys(REDIS_URL, bullPrefix).catch((err) => console.log(`# could not delete Redis keys: ${err.message}`));
+		await db?.drop().catch((err) => console.log(`# could not drop the database: ${err.message}`));
+		timings.queueTrouble = Date.now() - started;
+		if (t.failed === failedBefore && !process.env.BYOK_E2E_KEEP) fs.rmSync(scratch.dir, { recursive: true, force: true });
+		else console.log(`# kept ${scratch.dir} (main.log, worker-1.log, worker-2.log)`);
+	}
 }
+
+module.exports = { queuePhase, redisTroublePhase };
+
+if (require.main === module) require('./run.js').runPhaseAlone(queuePhase);

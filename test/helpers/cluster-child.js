@@ -8,12 +8,17 @@
  * BYOK_ENGINE=dist, from the built dist/ folder (the benchmark).
  *
  * Protocol over the IPC channel:
- *   parent -> {type: 'job', baseUrl, credentialId, limits, count, windowMs?, slackMs?, dayMs?, sequential?, options?}
+ *   parent -> {type: 'job', baseUrl, credentialId, limits, count, prompt?, windowMs?, slackMs?, dayMs?,
+ *              sequential?, options?, fallbackUrl?}
  *   child  -> {type: 'ready'}        after one unlimited warm-up call (a cold first request
  *                                    arrives tens of ms late, more than a shortened window's slack)
- *   parent -> {type: 'go'}
+ *   parent -> {type: 'go', count?}   send `count` requests (default: the job's), then
  *   child  -> {type: 'done', results: [{ok, provider?, kind?, message?, attempts}]}
+ *   ('go' may come again; the engine's state carries over, as in a long-running worker)
  *   parent disconnects; the child closes its Redis connection and exits.
+ *
+ * Every request's prompt is the job's `prompt` (default 'hi'), so a test can tell the workers'
+ * requests apart at the provider. With `fallbackUrl`, a second candidate (another key) follows.
  */
 const path = require('node:path');
 
@@ -29,13 +34,13 @@ const { connectionFromCredential } = require(path.join(engine, 'client'));
 const { complete } = require(path.join(engine, 'dispatch'));
 const { limiters } = require(path.join(engine, 'limiter'));
 const { sharedRedis } = require(path.join(engine, 'redis'));
+const { usageStore } = require(path.join(engine, 'usage-store'));
 
-const request = { messages: [{ role: 'user', content: 'hi' }], options: {} };
 const outcome = (a) => `${a.provider}/${a.model}:${a.outcome}${a.status ? `:${a.status}` : ''}`;
 
-async function call(connection, settings) {
+async function call(request, candidates, settings) {
 	try {
-		const result = await complete(request, [{ connection, model: 'm' }], settings);
+		const result = await complete(request, candidates, settings);
 		return { ok: true, provider: result.provider, attempts: result.attempts.map(outcome) };
 	} catch (err) {
 		return { ok: false, kind: err.kind, message: err.message, attempts: (err.attempts ?? []).map(outcome) };
@@ -61,22 +66,30 @@ async function main() {
 	const job = await nextMessage('job');
 	limiters.clock = { windowMs: job.windowMs ?? 60_000, dayMs: job.dayMs ?? 86_400_000, slackMs: job.slackMs };
 	const connection = connectionFromCredential('custom', { apiKey: 'sk-cluster-test', baseUrl: job.baseUrl, ...job.limits }, job.credentialId, 'Cluster test key');
+	const candidates = [{ connection, model: 'm' }];
+	if (job.fallbackUrl) candidates.push({ connection: connectionFromCredential('ollama', { baseUrl: job.fallbackUrl }, `${job.credentialId}-fallback`), model: 'fb' });
+	const request = { messages: [{ role: 'user', content: job.prompt ?? 'hi' }], options: {} };
 	const settings = { timeoutMs: 120_000, retries: 0, ...job.options };
-	await call({ ...connection, credentialId: `${job.credentialId}-warmup`, limits: {} }, { timeoutMs: 10_000, retries: 0 });
+	await call(request, [{ connection: { ...connection, credentialId: `${job.credentialId}-warmup`, limits: {} }, model: 'm' }], { timeoutMs: 10_000, retries: 0 });
 	process.send({ type: 'ready' });
-	await nextMessage('go');
-	let results;
-	if (job.sequential) {
-		results = [];
-		for (let i = 0; i < job.count; i++) results.push(await call(connection, settings));
-	} else {
-		results = await Promise.all(Array.from({ length: job.count }, () => call(connection, settings)));
+	const disconnected = new Promise((resolve) => process.once('disconnect', () => resolve({ type: 'disconnect' })));
+	for (;;) {
+		const go = await Promise.race([nextMessage('go'), disconnected]);
+		if (go.type !== 'go') break;
+		const count = go.count ?? job.count;
+		let results;
+		if (job.sequential) {
+			results = [];
+			for (let i = 0; i < count; i++) results.push(await call(request, candidates, settings));
+		} else {
+			results = await Promise.all(Array.from({ length: count }, () => call(request, candidates, settings)));
+		}
+		// The parent disconnects once it has the results (exiting first could lose them).
+		process.send({ type: 'done', results });
 	}
-	process.send({ type: 'done', results });
-	// The parent disconnects once it has the results (exiting first could lose them).
-	await new Promise((resolve) => process.once('disconnect', resolve));
 	process.off('message', keepAlive);
 	await sharedRedis()?.close();
+	await usageStore().close();
 	limiters.clear();
 }
 

@@ -53,7 +53,7 @@ async function ownRedisServer({ password } = {}) {
 			}
 		},
 		async stop() {
-			if (!child || child.exitCode !== null) return;
+			if (!child || child.exitCode !== null || child.signalCode !== null) return;
 			const exited = new Promise((resolve) => child.once('exit', resolve));
 			child.kill('SIGKILL');
 			await exited;
@@ -64,44 +64,89 @@ async function ownRedisServer({ password } = {}) {
 }
 
 /**
+ * Starts one worker process per job and waits until each is warm. Then `run(counts?)` releases
+ * every worker at the same moment (each sends `counts[i]` requests, default its job's `count`)
+ * and resolves with each worker's results; it may be called again (a test can stop Redis between
+ * runs). `output[i]` holds the lines worker i printed. `stop()` ends the workers.
+ */
+async function startWorkers(jobs, env, { engine = 'src', timeoutMs = 120_000 } = {}) {
+	const children = jobs.map(() =>
+		fork(path.join(__dirname, 'cluster-child.js'), [], {
+			env: { ...process.env, BYOK_ENGINE: engine, ...env },
+			stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+		}),
+	);
+	// What each worker printed (the package's Redis warnings among it), kept for the test to check.
+	const output = children.map((c) => {
+		const lines = [];
+		const keep = (chunk) => lines.push(...String(chunk).split('\n').filter(Boolean));
+		c.stdout.on('data', keep);
+		c.stderr.on('data', keep);
+		return lines;
+	});
+	const message = (child, type) =>
+		new Promise((resolve, reject) => {
+			const onMessage = (m) => {
+				if (m?.type !== type) return;
+				child.off('message', onMessage);
+				child.off('exit', onExit);
+				resolve(m);
+			};
+			const onExit = (code) => reject(new Error(`worker exited with ${code} before '${type}':\n${output[children.indexOf(child)].join('\n')}`));
+			child.on('message', onMessage);
+			child.once('exit', onExit);
+		});
+	const timer = setTimeout(() => children.forEach((c) => c.kill('SIGKILL')), timeoutMs);
+	const stop = async () => {
+		clearTimeout(timer);
+		for (const c of children) if (c.connected) c.disconnect();
+		const exited = (c) => (c.exitCode !== null || c.signalCode !== null ? undefined : new Promise((resolve) => c.once('exit', resolve)));
+		const grace = sleep(5000).then(() => children.forEach((c) => c.exitCode === null && c.kill('SIGKILL')));
+		await Promise.race([Promise.all(children.map(exited)), grace]);
+		await Promise.all(children.map(exited));
+	};
+	try {
+		const ready = children.map((c) => message(c, 'ready'));
+		children.forEach((c, i) => c.send({ type: 'job', ...jobs[i] }));
+		await Promise.all(ready);
+	} catch (err) {
+		await stop();
+		throw err;
+	}
+	return {
+		async run(counts) {
+			const done = children.map((c) => message(c, 'done'));
+			children.forEach((c, i) => c.send({ type: 'go', count: counts?.[i] }));
+			return (await Promise.all(done)).map((m) => m.results);
+		},
+		output,
+		stop,
+	};
+}
+
+/**
  * Runs one job per worker process, all released at the same moment once every worker is warm.
  * `env` is added to each worker's environment (Redis settings); `onReady` runs after the warm-up,
  * just before the release. Resolves with each worker's results.
  */
-async function runWorkers(jobs, env, { engine = 'src', timeoutMs = 120_000, onReady } = {}) {
-	const children = jobs.map(() =>
-		fork(path.join(__dirname, 'cluster-child.js'), [], {
-			env: { ...process.env, BYOK_ENGINE: engine, ...env },
-			stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-		}),
-	);
-	const message = (child, type) =>
-		new Promise((resolve, reject) => {
-			child.on('message', (m) => m?.type === type && resolve(m));
-			child.once('exit', (code) => reject(new Error(`worker exited with ${code} before '${type}'`)));
-		});
-	const timer = setTimeout(() => children.forEach((c) => c.kill('SIGKILL')), timeoutMs);
+async function runWorkers(jobs, env, { onReady, ...options } = {}) {
+	const workers = await startWorkers(jobs, env, options);
 	try {
-		const ready = children.map((c) => message(c, 'ready'));
-		const done = children.map((c) => message(c, 'done'));
-		for (const p of done) p.catch(() => undefined); // reported through Promise.all below, or moot if 'ready' failed
-		children.forEach((c, i) => c.send({ type: 'job', ...jobs[i] }));
-		await Promise.all(ready);
 		onReady?.();
-		children.forEach((c) => c.send({ type: 'go' }));
-		const results = (await Promise.all(done)).map((m) => m.results);
-		for (const c of children) c.disconnect();
-		await Promise.all(children.map((c) => (c.exitCode !== null ? undefined : new Promise((resolve) => c.once('exit', resolve)))));
-		return results;
+		return await workers.run();
 	} finally {
-		clearTimeout(timer);
-		for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+		await workers.stop();
 	}
+}
+
+/** A client for checks and cleanup (not the package's own). */
+function redisClient(url) {
+	return new Redis(url, { maxRetriesPerRequest: 1 });
 }
 
 /** Deletes every key under `prefix` (a test run's own keys). */
 async function deleteKeys(url, prefix) {
-	const client = new Redis(url, { maxRetriesPerRequest: 1 });
+	const client = redisClient(url);
 	try {
 		let cursor = '0';
 		do {
@@ -116,7 +161,7 @@ async function deleteKeys(url, prefix) {
 
 /** Keys under `prefix`, for checks that the cluster-wide state is really in Redis. */
 async function listKeys(url, prefix) {
-	const client = new Redis(url, { maxRetriesPerRequest: 1 });
+	const client = redisClient(url);
 	try {
 		return (await client.keys(`${prefix}:*`)).sort();
 	} finally {
@@ -130,7 +175,7 @@ async function listKeys(url, prefix) {
  * with the start times, sorted: the cluster's own record of when it let each request go.
  */
 function watchWindowLog(url, key, everyMs = 100) {
-	const client = new Redis(url, { maxRetriesPerRequest: 1 });
+	const client = redisClient(url);
 	const seen = new Map();
 	let stopped = false;
 	const loop = (async () => {
@@ -152,4 +197,4 @@ function watchWindowLog(url, key, everyMs = 100) {
 	};
 }
 
-module.exports = { redisReachableSync, hasRedisServer, ownRedisServer, runWorkers, deleteKeys, listKeys, watchWindowLog, freePort, sleep };
+module.exports = { redisReachableSync, hasRedisServer, ownRedisServer, startWorkers, runWorkers, redisClient, deleteKeys, listKeys, watchWindowLog, freePort, sleep };

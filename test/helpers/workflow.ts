@@ -24,6 +24,8 @@ import {
 } from 'n8n-workflow';
 import { ByokAutoRouter } from '../../nodes/ByokAutoRouter/ByokAutoRouter.node';
 import { ByokChat } from '../../nodes/ByokChat/ByokChat.node';
+import { ByokUsage } from '../../nodes/ByokUsage/ByokUsage.node';
+import { ByokChatModel } from '../../nodes/ByokChatModel/ByokChatModel.node';
 
 /** A start node that emits the items in its `items` parameter (json and optional binary). */
 class TestItems implements INodeType {
@@ -46,10 +48,61 @@ class TestItems implements INodeType {
 	}
 }
 
+/** What a test does with the chat model a ModelUser node gets, by the name in its `use` parameter. */
+export const modelUses = new Map<string, (model: unknown, ctx: IExecuteFunctions) => Promise<Record<string, unknown>>>();
+
+/**
+ * A root node taking a chat model, as n8n's AI Agent and chains do (one required ai_languageModel
+ * input): it hands the model n8n supplied (n8n's adapter around ours) to the test's function.
+ */
+class ModelUser implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Model User',
+		name: 'modelUser',
+		group: ['transform'],
+		version: 1,
+		description: 'Uses a chat model like an agent',
+		defaults: { name: 'Model User' },
+		inputs: [NodeConnectionTypes.Main, { type: NodeConnectionTypes.AiLanguageModel, required: true, maxConnections: 1 }],
+		outputs: [NodeConnectionTypes.Main],
+		properties: [{ displayName: 'Use', name: 'use', type: 'string', default: '' }],
+	};
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		const use = modelUses.get(this.getNodeParameter('use', 0) as string);
+		if (!use) throw new Error('unknown use');
+		const model = await this.getInputConnectionData(NodeConnectionTypes.AiLanguageModel, 0);
+		return [[{ json: (await use(model, this)) as INodeExecutionData['json'] }]];
+	}
+}
+
+/** Some other chat model sub-node (not BYOK), for the "fallback must be BYOK" check. */
+class OtherModel implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Other Model',
+		name: 'otherModel',
+		group: ['transform'],
+		version: 1,
+		description: 'Not a BYOK model',
+		defaults: { name: 'Other Model' },
+		inputs: [],
+		outputs: [NodeConnectionTypes.AiLanguageModel],
+		properties: [],
+	};
+
+	async supplyData() {
+		return { response: { lc_namespace: ['langchain', 'chat_models'], invoke: async () => 'other' } };
+	}
+}
+
 const types: Record<string, INodeType> = {
 	'n8n-nodes-byok.byokChat': new ByokChat(),
 	'n8n-nodes-byok.byokAutoRouter': new ByokAutoRouter(),
+	'n8n-nodes-byok.byokUsage': new ByokUsage(),
+	'n8n-nodes-byok.byokChatModel': new ByokChatModel(),
 	'test.items': new TestItems(),
+	'test.modelUser': new ModelUser(),
+	'test.otherModel': new OtherModel(),
 };
 
 const nodeTypes: INodeTypes = {
