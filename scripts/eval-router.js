@@ -34,8 +34,10 @@
  * So `--subset odd` measures requests the rules were not tuned on.
  *
  * Output: accuracy overall, per category and on hard cases; a confusion matrix; the misses
- * with the classifier's reason; classification time per request (p50, p90, max; every request
- * timed once, cold, in file order); then timings on 100,000-character documents.
+ * with the classifier's reason; the time to require the classifier and of its first call (which
+ * loads the model and warms up); classification time per request (p50, p90, max; every request
+ * timed once, in file order, wall time and the process's CPU time); then timings on
+ * 100,000-character documents.
  */
 'use strict';
 const fs = require('node:fs');

@@ -103,6 +103,7 @@ describe('classify only', () => {
 			prompts.forEach((p, i) => {
 				const local = classifyByRules([{ role: 'user', content: p }]);
 				expect(routings[i]).toMatchObject({ category: answer, classifier: 'llm', confidence: localProbability(local, answer) });
+				expect(Object.keys(routings[i]).sort()).toEqual(['category', 'classifier', 'confidence', 'reason']);
 				expect(routings[i].reason).toContain(local.category === answer ? 'the local classifier agrees' : `the local classifier said ${local.category}`);
 			});
 		}

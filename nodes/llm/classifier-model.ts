@@ -5,7 +5,8 @@
  * text categories; images and length are decided by rules before it runs.
  *
  * The file holds the feature ids (sorted, delta-coded 32-bit) and their weights (int8, one per
- * category, times `scale`), base64. At load they go into one open-addressing table (Table), so a
+ * category, times `scale`), base64. On the first classification (not when the module loads, so
+ * n8n's startup does not pay for it) they go into one open-addressing table (Table), so a
  * feature costs a hash probe and four multiply-adds. Probabilities are softmax(logits /
  * temperature), with the temperature fitted on cross-validated predictions, so a confidence of 0.8
  * is right about 80% of the time: that is what the Hybrid threshold compares against.
@@ -82,10 +83,7 @@ class Table {
 /** FNV ids are well mixed in their high bits; fold them down for the table slot. */
 const slotOf = (id: number) => (id ^ (id >>> 15)) >>> 0;
 
-/**
- * The model, its table and the per-call scratch, built on the first classification rather than
- * when the module loads, so n8n's startup does not pay for a model that may never be used.
- */
+/** The model file, its table and a per-row stamp, built on the first classification. */
 interface Loaded {
 	file: ModelFile;
 	table: Table;

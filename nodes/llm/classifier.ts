@@ -21,6 +21,7 @@
  *
  * Speed: the model reads a bounded prefix and suffix of a long message, and the length check reads
  * string lengths (it scans characters only in the narrow band where CJK text could tip the estimate).
+ * Requiring this module is cheap: the model is read and the regexes warmed up on the first call.
  */
 import type { Category } from './catalog';
 import { BACK_REFERENCES, DIRECTIVES, FILLER, FOLLOW_UP_STARTS, GREETINGS, TOPIC_SWITCHES } from './classifier-lexicon';
