@@ -191,6 +191,18 @@ describe('conversations', () => {
 		expect(category([user('Write a thank-you email to our caterer.'), assistant('Dear Maria, ...'), user('make it shorter and warmer')])).toBe('balanced');
 	});
 
+	test('follow-ups, topic switches and task-setting system prompts in more languages', () => {
+		const email = [user('Scrivi una email al fornitore per chiedere lo sconto promesso sul secondo ordine.'), assistant('Gentile signor Bruni, ...')];
+		expect(category([...email, user('più breve e più cordiale')])).toBe('balanced');
+		const sql = [user('Napisz zapytanie SQL, które zwraca klientów bez zamówień w tym roku.'), assistant('SELECT ...')];
+		expect(category([...sql, user('a teraz posortuj ich według miasta')])).toBe('code');
+		expect(category([...sql, user('swoją drogą, jak jest "pies" po hiszpańsku?')])).toBe('fast');
+		const dice = [user('掷两个骰子，点数之和为7的概率是多少？'), assistant('1/6。'), user('那和为8呢？')];
+		expect(category(dice)).toBe('reasoning');
+		const translator = system("Traduci il messaggio dell'utente in francese. Rispondi solo con la traduzione.");
+		expect(category([translator, user('Il server è di nuovo giù, controllate i log per favore.')])).toBe('fast');
+	});
+
 	test('a system prompt that describes the task decides it; a persona does not', () => {
 		const translator = system('You are a translation engine. Translate the user message into German. Output only the translation.');
 		expect(category([translator, user('The database migration failed again, please check the logs.')])).toBe('fast');
