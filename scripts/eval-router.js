@@ -34,8 +34,10 @@
  * So `--subset odd` measures requests the rules were not tuned on.
  *
  * Output: accuracy overall, per category and on hard cases; a confusion matrix; the misses
- * with the classifier's reason; classification time per request (p50, p90, max; every request
- * timed once, cold, in file order); then timings on 100,000-character documents.
+ * with the classifier's reason; the time to require the classifier and of its first call (which
+ * loads the model and warms up); classification time per request (p50, p90, max; every request
+ * timed once, in file order, wall time and the process's CPU time); then timings on
+ * 100,000-character documents.
  */
 'use strict';
 const fs = require('node:fs');
@@ -45,6 +47,11 @@ const path = require('node:path');
 const loadStart = process.hrtime.bigint();
 const { classifyByRules } = require(path.join(__dirname, '..', 'dist', 'nodes', 'llm', 'classifier.js'));
 const loadNs = Number(process.hrtime.bigint() - loadStart);
+// The classifier loads its model and warms up on its first call: timed here, on a request of its
+// own, so the per-request figures below are the steady state.
+const firstStart = process.hrtime.bigint();
+classifyByRules([{ role: 'user', content: 'Can you help me with something?' }]);
+const firstNs = Number(process.hrtime.bigint() - firstStart);
 const { CATEGORIES: ROUTER_CATEGORIES } = require(path.join(__dirname, '..', 'dist', 'nodes', 'llm', 'catalog.js'));
 const { asksLlm, DEFAULT_HYBRID_THRESHOLD } = require(path.join(__dirname, '..', 'dist', 'nodes', 'llm', 'router.js'));
 
@@ -123,11 +130,15 @@ lines.forEach((line, n) => {
 if (!records.length) usage('no requests to evaluate');
 
 const ns = (a, b) => Number(b - a);
+// Wall time, and the process's CPU time (all its threads, microseconds): on a busy machine a
+// request can wait for a CPU far longer than it computes, and the two tell those apart.
 const results = records.map((record) => {
+	const cpu = process.cpuUsage();
 	const start = process.hrtime.bigint();
 	const decision = classifyByRules(record.messages, options);
 	const end = process.hrtime.bigint();
-	return { record, decision, ns: ns(start, end) };
+	const used = process.cpuUsage(cpu);
+	return { record, decision, ns: ns(start, end), cpuNs: (used.user + used.system) * 1000 };
 });
 
 const pct = (a, b) => (b ? `${((100 * a) / b).toFixed(1)}%` : '-');
@@ -203,9 +214,11 @@ const times = results.map((r) => r.ns).sort((a, b) => a - b);
 const slowest = results.reduce((a, b) => (b.ns > a.ns ? b : a));
 const position = results.indexOf(slowest) + 1;
 console.log('');
-console.log(`classification time per request (${times.length} requests, each timed once, in file order, after loading the module):`);
-console.log(`  module load (compiles and warms up the regexes once): ${fmt(loadNs)}`);
-console.log(`  p50 ${fmt(quantile(times, 0.5))}   p90 ${fmt(quantile(times, 0.9))}   max ${fmt(times[times.length - 1])}${summary ? '' : ` (${slowest.record.id}, request #${position} of the run)`}`);
+console.log(`classification time per request (${times.length} requests, each timed once, in file order, after the first call):`);
+console.log(`  module load (require): ${fmt(loadNs)}; first call (loads the model, compiles and warms up the regexes): ${fmt(firstNs)}`);
+console.log(`  p50 ${fmt(quantile(times, 0.5))}   p90 ${fmt(quantile(times, 0.9))}   max ${fmt(times[times.length - 1])}${summary ? '' : ` (${slowest.record.id}, request #${position} of the run)`}   over 1 ms: ${times.filter((t) => t > 1e6).length}, over 5 ms: ${times.filter((t) => t > 5e6).length}`);
+const cpuTimes = results.map((r) => r.cpuNs).sort((a, b) => a - b);
+console.log(`  CPU time of the same calls: p50 ${fmt(quantile(cpuTimes, 0.5))}   p90 ${fmt(quantile(cpuTimes, 0.9))}   max ${fmt(cpuTimes[cpuTimes.length - 1])}   over 5 ms: ${cpuTimes.filter((t) => t > 5e6).length}; the slowest call's: ${fmt(slowest.cpuNs)}`);
 // A single slow measurement can be the machine (scheduling, GC) rather than the request: time
 // the five slowest again, 100 times each, so a reproducible slow path shows as such.
 const retimed = [...results].sort((a, b) => b.ns - a.ns).slice(0, 5).map((r) => {

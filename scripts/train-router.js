@@ -2,7 +2,7 @@
 /**
  * Trains the Auto-Router's text model and writes nodes/llm/classifier-model.json.
  *
- *   npm run train:router [-- --data FILE.jsonl ...] [--l2 X] [--epochs N] [--min-df N] [--prune X] [--folds N] [--validate FILE.jsonl] [--dry-run]
+ *   npm run train:router [-- --data FILE.jsonl ...] [--l2 X] [--epochs N] [--min-df N] [--prune X] [--folds N] [--block N] [--validate FILE.jsonl] [--misses] [--dry-run]
  *
  * Data: labelled JSONL in the eval format (test/fixtures/router-train.jsonl by default; --data may
  * be given several times). Only single-message requests in the four text categories (fast,
@@ -11,14 +11,17 @@
  *
  * Model: multinomial logistic regression over the features of nodes/llm/classifier-features.ts
  * (read from dist/, so the features are exactly the ones classification uses), L2-regularised,
- * trained full-batch with Adam from zero (deterministic: the same data gives the same file).
+ * trained full-batch with Adam from zero (deterministic: the same data gives the same file), each
+ * category weighing the same whatever its share of the data.
  * Features seen in fewer than --min-df requests are dropped; weights are stored as int8, and
  * features whose weights are all under --prune (default 0.05) are left out of the file.
  *
  * Calibration: k-fold cross-validation (--folds, default 5) gives every request a prediction from a
  * model that did not see it; the temperature that makes those probabilities fit best (lowest
  * log-loss) is stored, and the cross-validated accuracy is printed as the honest figure for data
- * like the training data.
+ * like the training data. Folds are made of blocks of --block consecutive lines (default 40): lines
+ * written together often share a template, and random-line folds over-estimate (--block 1 shows
+ * by how much). --misses lists the cross-validated misses.
  */
 'use strict';
 const fs = require('node:fs');
@@ -28,7 +31,7 @@ const root = path.join(__dirname, '..');
 const { extractFeatures, GROUP_COUNT, groupScales, TEXT_CATEGORIES } = require(path.join(root, 'dist', 'nodes', 'llm', 'classifier-features.js'));
 
 const args = process.argv.slice(2);
-const settings = { data: [], validate: [], l2: 1e-4, epochs: 300, minDf: 2, prune: 0.05, folds: 5, dryRun: false, out: path.join(root, 'nodes', 'llm', 'classifier-model.json') };
+const settings = { data: [], validate: [], l2: 1e-4, epochs: 200, minDf: 2, prune: 0.05, folds: 5, block: 40, dryRun: false, out: path.join(root, 'nodes', 'llm', 'classifier-model.json') };
 for (let i = 0; i < args.length; i++) {
 	const a = args[i];
 	if (a === '--data') settings.data.push(args[++i]);
@@ -38,10 +41,12 @@ for (let i = 0; i < args.length; i++) {
 	else if (a === '--min-df') settings.minDf = Number(args[++i]);
 	else if (a === '--prune') settings.prune = Number(args[++i]);
 	else if (a === '--folds') settings.folds = Number(args[++i]);
+	else if (a === '--block') settings.block = Number(args[++i]);
 	else if (a === '--out') settings.out = args[++i];
 	else if (a === '--dry-run') settings.dryRun = true;
+	else if (a === '--misses') settings.misses = true;
 	else {
-		console.error(`unknown argument ${a}\nusage: npm run train:router [-- --data FILE.jsonl ...] [--l2 X] [--epochs N] [--min-df N] [--prune X] [--folds N] [--validate FILE.jsonl] [--dry-run]`);
+		console.error(`unknown argument ${a}\nusage: npm run train:router [-- --data FILE.jsonl ...] [--l2 X] [--epochs N] [--min-df N] [--prune X] [--folds N] [--block N] [--validate FILE.jsonl] [--misses] [--dry-run]`);
 		process.exit(2);
 	}
 }
@@ -87,7 +92,7 @@ function load(file) {
 		const r = JSON.parse(t);
 		const k = TEXT_CATEGORIES.indexOf(r.expected);
 		if (k < 0 || r.repeat || r.messages.length !== 1 || r.messages[0].role !== 'user' || typeof r.messages[0].content !== 'string') continue;
-		out.push({ id: r.id, label: k, ...featurize(r.messages[0].content) });
+		out.push({ id: r.id, label: k, hard: Boolean(r.hard), text: r.messages[0].content, ...featurize(r.messages[0].content) });
 	}
 	return out;
 }
@@ -129,6 +134,12 @@ function train(train) {
 	const n = train.length;
 	const logits = new Float64Array(K);
 	const p = new Float64Array(K);
+	const d = new Float64Array(K);
+	// Each category weighs the same in the loss, whatever its share of the data: the requests a
+	// router sees need not come in the training data's proportions.
+	const counts = new Float64Array(K);
+	for (let i = 0; i < n; i++) counts[labels[i]]++;
+	const weight = Float64Array.from(counts, (c) => n / (K * Math.max(1, c)));
 	for (let epoch = 1; epoch <= settings.epochs; epoch++) {
 		gW.fill(0);
 		gb.fill(0);
@@ -143,9 +154,12 @@ function train(train) {
 			let sum = 0;
 			for (let k = 0; k < K; k++) sum += p[k] = Math.exp(logits[k] - top);
 			for (let k = 0; k < K; k++) {
-				const d = (p[k] / sum - (k === labels[i] ? 1 : 0)) / n;
-				gb[k] += d;
-				for (let j = start[i]; j < start[i + 1]; j++) gW[col[j] * K + k] += d * val[j];
+				d[k] = (weight[labels[i]] * (p[k] / sum - (k === labels[i] ? 1 : 0))) / n;
+				gb[k] += d[k];
+			}
+			for (let j = start[i]; j < start[i + 1]; j++) {
+				const base = col[j] * K;
+				for (let k = 0; k < K; k++) gW[base + k] += d[k] * val[j];
 			}
 		}
 		const c1 = 1 - b1 ** epoch;
@@ -201,22 +215,44 @@ function shipped(m) {
 	return { vocab, W, b: m.b, scale, kept, features: m.vocab.size };
 }
 
-// Cross-validation: folds by position (every `folds`-th example), so each fold mixes all batches.
+// Cross-validation by batch: requests written together (near one another in the file, often
+// from one template) would make random-line folds over-estimate, so consecutive blocks of
+// --block lines stay in one fold (--block 1: folds of random lines, for comparison).
+const foldOf = (i) => Math.floor(i / settings.block) % settings.folds;
 const oof = [];
 const started = Date.now();
 for (let f = 0; f < settings.folds; f++) {
-	const m = shipped(train(examples.filter((_, i) => i % settings.folds !== f)));
+	const m = shipped(train(examples.filter((_, i) => foldOf(i) !== f)));
 	examples.forEach((e, i) => {
-		if (i % settings.folds === f) oof.push({ e, logits: logitsOf(m, e) });
+		if (foldOf(i) === f) oof.push({ e, logits: logitsOf(m, e) });
 	});
 }
 const argmax = (a) => a.indexOf(Math.max(...a));
 const cvRight = oof.filter((o) => argmax(o.logits) === o.e.label).length;
-console.log(`${settings.folds}-fold cross-validated accuracy: ${cvRight}/${oof.length} = ${((100 * cvRight) / oof.length).toFixed(1)}%`);
+console.log(`${settings.folds}-fold cross-validated accuracy (blocks of ${settings.block} lines): ${cvRight}/${oof.length} = ${((100 * cvRight) / oof.length).toFixed(1)}%`);
+{
+	const hard = oof.filter((o) => o.e.hard);
+	const right = hard.filter((o) => argmax(o.logits) === o.e.label).length;
+	console.log(`  hard cases ${right}/${hard.length} = ${((100 * right) / hard.length).toFixed(1)}%`);
+}
+{
+	const recalls = TEXT_CATEGORIES.map((_, k) => {
+		const mine = oof.filter((o) => o.e.label === k);
+		return mine.filter((o) => argmax(o.logits) === k).length / mine.length;
+	});
+	console.log(`  mean recall over the categories ${((100 * recalls.reduce((a, b) => a + b, 0)) / K).toFixed(1)}%`);
+}
 for (let k = 0; k < K; k++) {
 	const mine = oof.filter((o) => o.e.label === k);
 	const right = mine.filter((o) => argmax(o.logits) === k).length;
 	console.log(`  ${TEXT_CATEGORIES[k].padEnd(10)} recall ${right}/${mine.length} = ${((100 * right) / mine.length).toFixed(1)}%`);
+}
+
+if (settings.misses) {
+	for (const o of oof) {
+		const k = argmax(o.logits);
+		if (k !== o.e.label) console.log(`  miss ${o.e.id}: ${TEXT_CATEGORIES[o.e.label]} -> ${TEXT_CATEGORIES[k]} | ${o.e.text.replace(/\s+/g, ' ').slice(0, 110)}`);
+	}
 }
 
 // Temperature: the one that minimises the cross-validated log-loss.
@@ -269,7 +305,7 @@ const file = {
 	temperature,
 	bias: Array.from(final.b, (x) => Math.round(x * 1e4) / 1e4),
 	scale: Number(final.scale.toPrecision(6)),
-	trainedOn: `${examples.length} requests from ${settings.data.map((f) => path.basename(f)).join(', ')}; ${settings.folds}-fold CV accuracy ${((100 * cvRight) / oof.length).toFixed(1)}%`,
+	trainedOn: `${examples.length} requests from ${settings.data.map((f) => path.basename(f)).join(', ')}; ${settings.folds}-fold CV accuracy (blocks of ${settings.block} lines) ${((100 * cvRight) / oof.length).toFixed(1)}%`,
 	ids: idBytes.toString('base64'),
 	weights: weightBytes.toString('base64'),
 };

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { CATEGORIES, type Category } from '../nodes/llm/catalog';
 import { classifyByRules, DEFAULT_LONG_CONTEXT_TOKENS } from '../nodes/llm/classifier';
 import { extractFeatures, GROUP_CONCEPTS } from '../nodes/llm/classifier-features';
-import { MODEL_INFO, scoreText } from '../nodes/llm/classifier-model';
+import { modelInfo, scoreText } from '../nodes/llm/classifier-model';
 import type { ChatMessage } from '../nodes/llm/request';
 import { asksLlm, DEFAULT_HYBRID_THRESHOLD } from '../nodes/llm/router';
 
@@ -191,6 +191,18 @@ describe('conversations', () => {
 		expect(category([user('Write a thank-you email to our caterer.'), assistant('Dear Maria, ...'), user('make it shorter and warmer')])).toBe('balanced');
 	});
 
+	test('follow-ups, topic switches and task-setting system prompts in more languages', () => {
+		const email = [user('Scrivi una email al fornitore per chiedere lo sconto promesso sul secondo ordine.'), assistant('Gentile signor Bruni, ...')];
+		expect(category([...email, user('più breve e più cordiale')])).toBe('balanced');
+		const sql = [user('Napisz zapytanie SQL, które zwraca klientów bez zamówień w tym roku.'), assistant('SELECT ...')];
+		expect(category([...sql, user('a teraz posortuj ich według miasta')])).toBe('code');
+		expect(category([...sql, user('swoją drogą, jak jest "pies" po hiszpańsku?')])).toBe('fast');
+		const dice = [user('掷两个骰子，点数之和为7的概率是多少？'), assistant('1/6。'), user('那和为8呢？')];
+		expect(category(dice)).toBe('reasoning');
+		const translator = system("Traduci il messaggio dell'utente in francese. Rispondi solo con la traduzione.");
+		expect(category([translator, user('Il server è di nuovo giù, controllate i log per favore.')])).toBe('fast');
+	});
+
 	test('a system prompt that describes the task decides it; a persona does not', () => {
 		const translator = system('You are a translation engine. Translate the user message into German. Output only the translation.');
 		expect(category([translator, user('The database migration failed again, please check the logs.')])).toBe('fast');
@@ -229,6 +241,25 @@ describe('concepts carry across languages', () => {
 		expect(shared('summarize', 'zusammenfassen')).toBe(1);
 		expect(shared('terraform', 'kubernetes')).toBe(1);
 		expect(shared('prove', 'summarize')).toBe(0);
+	});
+});
+
+describe('loading', () => {
+	test('requiring the classifier does not read the model; the first classification does', () => {
+		let read = 0;
+		jest.isolateModules(() => {
+			jest.doMock('../nodes/llm/classifier-model.json', () => {
+				read++;
+				return jest.requireActual('../nodes/llm/classifier-model.json');
+			});
+			// eslint-disable-next-line @typescript-eslint/no-require-imports
+			const fresh = require('../nodes/llm/classifier') as typeof import('../nodes/llm/classifier');
+			expect(read).toBe(0);
+			expect(fresh.classifyByRules([user('Write a SQL query that counts orders per day.')]).category).toBe('code');
+			expect(fresh.classifyByRules([user('Thanks!')]).category).toBe('fast');
+			expect(read).toBe(1);
+		});
+		jest.dontMock('../nodes/llm/classifier-model.json');
 	});
 });
 
@@ -307,13 +338,13 @@ describe('labelled sets', () => {
 		for (const c of CATEGORIES) expect(training.filter((r) => r.expected === c).length).toBeGreaterThan(0);
 		const nonLatin = training.filter((r) => r.messages.some((m) => typeof m.content === 'string' && /[\u3040-\u9fff\u0400-\u04ff]/.test(m.content)));
 		expect(nonLatin.length).toBeGreaterThan(50);
-		expect(MODEL_INFO.trainedOn).toMatch(/router-train\.jsonl/);
+		expect(modelInfo().trainedOn).toMatch(/router-train\.jsonl/);
 	});
 
 	test('the shipped model was trained on this training data (retrain after editing it: npm run train:router)', () => {
 		// The trainer learns from single-message requests in the four text categories.
 		const trainable = training.filter((r) => !r.repeat && r.messages.length === 1 && r.messages[0].role === 'user' && typeof r.messages[0].content === 'string' && ['fast', 'balanced', 'reasoning', 'code'].includes(r.expected));
-		expect(MODEL_INFO.trainedOn).toMatch(new RegExp(`^${trainable.length} requests from router-train\\.jsonl;`));
+		expect(modelInfo().trainedOn).toMatch(new RegExp(`^${trainable.length} requests from router-train\\.jsonl;`));
 	});
 
 	test('every decision has a known category, a confidence in 0..1 and a reason', () => {

@@ -6,7 +6,9 @@
  */
 import { breakers } from '../nodes/llm/breaker';
 import { CATEGORIES, PROVIDERS, providerForModel } from '../nodes/llm/catalog';
-import { categoryEntries, parseCategory } from '../nodes/llm/router';
+import { classifyByRules } from '../nodes/llm/classifier';
+import type { ChatMessage } from '../nodes/llm/request';
+import { categoryEntries, classificationMessages, localProbability, parseCategory } from '../nodes/llm/router';
 import { completion, startFakeProvider } from './fake-provider';
 import { chatWorkflow, nodeOutput, nodeOutputs, runWorkflow } from './helpers/workflow';
 
@@ -88,6 +90,58 @@ describe('classify only', () => {
 		const [req] = fake.chatRequests;
 		expect(req.body).toMatchObject({ model: 'tiny-model', temperature: 0, max_tokens: 10 });
 		expect(req.body.messages[1].content).toContain('Hi there!');
+	});
+
+	test('an LLM decision\'s confidence is the local classifier\'s probability for its category, not a fixed number', async () => {
+		const prompts = ['Hi there!', 'Write a Python function that merges two sorted lists.', 'Tell me about the weather patterns around here lately.'];
+		for (const answer of ['reasoning', 'code'] as const) {
+			fake.reset();
+			fake.setHandler(() => ({ body: (b: { model: string }) => completion(b, answer) }));
+			const run = await runRouter({ mode: 'classify', classifier: 'llm', providers: ['custom'], categoryModels: { fast: 'tiny-model' } }, { items: prompts.map((p) => ({ json: { p } })) });
+			const routings = nodeOutputs(run, NODE)[CATEGORIES.indexOf(answer)].map((i) => i.json.routing as { category: string; confidence: number; reason: string });
+			expect(routings).toHaveLength(prompts.length);
+			prompts.forEach((p, i) => {
+				const local = classifyByRules([{ role: 'user', content: p }]);
+				expect(routings[i]).toMatchObject({ category: answer, classifier: 'llm', confidence: localProbability(local, answer) });
+				expect(Object.keys(routings[i]).sort()).toEqual(['category', 'classifier', 'confidence', 'reason']);
+				expect(routings[i].reason).toContain(local.category === answer ? 'the local classifier agrees' : `the local classifier said ${local.category}`);
+			});
+		}
+		// Agreeing with a sure local decision is confident; overruling it is not.
+		const code = classifyByRules([{ role: 'user', content: prompts[1] }]);
+		expect(localProbability(code, 'code')).toBeGreaterThan(0.9);
+		expect(localProbability(code, 'reasoning')).toBeLessThan(0.1);
+		expect(localProbability(classifyByRules([{ role: 'user', content: 'Hi there!' }]), 'reasoning')).toBeLessThan(0.1);
+	});
+
+	test('the LLM classifier sees a short follow-up with the previous user message and the system prompt, bounded', () => {
+		const earlier = 'Write a Python function that flattens a nested list.';
+		const conversation: ChatMessage[] = [
+			{ role: 'system', content: `You are a helpful assistant. ${'Be kind. '.repeat(200)}` },
+			{ role: 'user', content: 'What is the capital of Canada?' },
+			{ role: 'assistant', content: 'Ottawa, a city of about a million people.' },
+			{ role: 'user', content: earlier },
+			{ role: 'assistant', content: 'def flatten(xs): ...' },
+			{ role: 'user', content: 'now make it handle tuples too' },
+		];
+		const [instructions, request] = classificationMessages(conversation);
+		expect(instructions.role).toBe('system');
+		const text = request.content as string;
+		expect(text).toContain('Request to classify:\n"""\nnow make it handle tuples too\n"""');
+		expect(text).toContain(`The user's previous message (context only):\n"""\n${earlier}\n"""`);
+		expect(text).toContain('System prompt of the conversation (context only):\n"""\nYou are a helpful assistant. Be kind.');
+		// Only the turn before: not older turns, not the assistant's answers; the system prompt is cut.
+		expect(text).not.toContain('Canada');
+		expect(text).not.toContain('Ottawa');
+		expect(text).not.toContain('def flatten');
+		expect(text.length).toBeLessThan(1200);
+		// A single message is sent alone; a long one by its start and end.
+		const long = `Summarize: ${'word '.repeat(3000)}THE END`;
+		const single = classificationMessages([{ role: 'user', content: long }])[1].content as string;
+		expect(single).not.toContain('context only');
+		expect(single).toContain('Summarize: word');
+		expect(single).toContain('THE END');
+		expect(single.length).toBeLessThan(4200);
 	});
 
 	test('LLM classifier failing (500, timeout) falls back to the rules and says so', async () => {

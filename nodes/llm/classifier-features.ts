@@ -4,11 +4,12 @@
  * microseconds). The same function feeds training (scripts/train-router.js, through dist/) and
  * classification, so the two cannot drift apart.
  *
- * Features, in five groups. A feature counts once per text, whatever its repeats; each group's
+ * Features, in seven groups. A feature counts once per text, whatever its repeats; each group's
  * features are scaled by 1/sqrt(how many of them the model knows in this text), so a long text
  * does not outvote a short one by its size alone (facts count 1 each).
- * - words: every word and every pair of neighbouring words. Digits become 0 ("2024" -> "0000");
- *   a CJK character is a word of its own, so CJK pairs are character bigrams.
+ * - words: every word. Digits become 0 ("2024" -> "0000"); a CJK character is a word of its own.
+ * - pairs: every pair of neighbouring words (for CJK, character bigrams), in a group of their own:
+ *   there are about as many as words, and mixed with them they would halve the words' weight.
  * - head and tail: the first and the last EDGE_WORDS words and their concepts again, each in its
  *   own group: the instruction usually comes first (or last, after a pasted text), and in its own
  *   group it keeps its weight however long the pasted text is.
@@ -30,12 +31,13 @@ export const TEXT_CATEGORIES = ['fast', 'balanced', 'reasoning', 'code'] as cons
 export type TextCategory = (typeof TEXT_CATEGORIES)[number];
 
 export const GROUP_WORDS = 0;
-export const GROUP_HEAD = 1;
-export const GROUP_TAIL = 2;
-export const GROUP_CHARS = 3;
-export const GROUP_CONCEPTS = 4;
-export const GROUP_FACTS = 5;
-export const GROUP_COUNT = 6;
+export const GROUP_PAIRS = 1;
+export const GROUP_HEAD = 2;
+export const GROUP_TAIL = 3;
+export const GROUP_CHARS = 4;
+export const GROUP_CONCEPTS = 5;
+export const GROUP_FACTS = 6;
+export const GROUP_COUNT = 7;
 
 /** A feature's value from how many features of its group the model knows in the text; facts count 1 each. */
 export function groupScales(counts: ArrayLike<number>, out: number[] = new Array<number>(GROUP_COUNT)): number[] {
@@ -178,23 +180,41 @@ const CONCEPT_NAMES = Object.keys(CONCEPTS);
 const CONCEPT_IDS = CONCEPT_NAMES.map((name) => hashOf(KIND_CONCEPT, name));
 const HEAD_CONCEPT_IDS = CONCEPT_IDS.map((id) => mix(id, KIND_HEAD));
 const TAIL_CONCEPT_IDS = CONCEPT_IDS.map((id) => mix(id, KIND_TAIL));
-const wholeWords = new Map<number, number[]>();
-const prefixes = new Map<number, number[]>();
-CONCEPT_NAMES.forEach((name, concept) => {
-	for (const entry of CONCEPTS[name].split(' ')) {
-		const stem = entry.endsWith('*');
-		const cjk = isCjk(entry.charCodeAt(0));
-		// Digits are 0 in the text ("ec2" reads "ec0").
-		const core = (cjk ? entry.slice(0, CJK_SPAN) : stem ? entry.slice(0, -1) : entry).replace(/[1-9]/g, '0');
-		const valid = cjk ? [...core].every((c) => isCjk(c.charCodeAt(0))) : core.length >= (stem ? 3 : 1) && [...core].every((c) => isWordChar(c.charCodeAt(0)));
-		if (!valid) throw new Error(`classifier-lexicon.ts: "${entry}" in ${name} can never match a word`);
-		const table = stem || cjk ? prefixes : wholeWords;
-		const id = hashOf(KIND_WORD, core);
-		const list = table.get(id) ?? [];
-		if (!list.includes(concept)) list.push(concept);
-		table.set(id, list);
-	}
-});
+interface Lexicon {
+	wholeWords: Map<number, number[]>;
+	prefixes: Map<number, number[]>;
+}
+let lexicon: Lexicon | undefined;
+
+/** Built on the first text, not when the module loads (n8n's startup should not pay for it). */
+function buildLexicon(): Lexicon {
+	const wholeWords = new Map<number, number[]>();
+	const prefixes = new Map<number, number[]>();
+	CONCEPT_NAMES.forEach((name, concept) => {
+		for (const entry of CONCEPTS[name].split(' ')) {
+			const stem = entry.endsWith('*');
+			const cjk = isCjk(entry.charCodeAt(0));
+			// An entry's id is its word's id (hashOf(KIND_WORD, ...)), computed in place; digits are 0
+			// in the text ("ec2" reads "ec0").
+			const end = cjk ? Math.min(entry.length, CJK_SPAN) : stem ? entry.length - 1 : entry.length;
+			let h = step(FNV_OFFSET, KIND_WORD);
+			let valid = end >= (stem ? 3 : 1);
+			for (let i = 0; i < end; i++) {
+				let c = entry.charCodeAt(i);
+				if (c >= 0x31 && c <= 0x39) c = 0x30;
+				valid &&= cjk ? isCjk(c) : isWordChar(c);
+				h = step(h, c);
+			}
+			if (!valid) throw new Error(`classifier-lexicon.ts: "${entry}" in ${name} can never match a word`);
+			const table = stem || cjk ? prefixes : wholeWords;
+			const id = h >>> 0;
+			const list = table.get(id);
+			if (!list) table.set(id, [concept]);
+			else if (!list.includes(concept)) list.push(concept);
+		}
+	});
+	return { wholeWords, prefixes };
+}
 
 export function bounded(text: string, head = HEAD, tail = TAIL): string {
 	return text.length <= head + tail ? text : `${text.slice(0, head)}\n${text.slice(text.length - tail)}`;
@@ -210,6 +230,8 @@ const wordEnd: number[] = [];
  * names them. Deterministic: the same text always gives the same features in the same order.
  */
 export function extractFeatures(text: string, emit: Emit): TextView {
+	lexicon ??= buildLexicon();
+	const { wholeWords, prefixes } = lexicon;
 	const window = bounded(text);
 	const lower = window.toLowerCase();
 
@@ -280,7 +302,7 @@ export function extractFeatures(text: string, emit: Emit): TextView {
 		emit(word, GROUP_WORDS, w);
 		if (w < EDGE_WORDS) emit(mix(word, KIND_HEAD), GROUP_HEAD, w);
 		if (w >= tailFrom) emit(mix(word, KIND_TAIL), GROUP_TAIL, w);
-		if (w > 0) emit(mix(mix(previous, KIND_PAIR), word), GROUP_WORDS, w - 1);
+		if (w > 0) emit(mix(mix(previous, KIND_PAIR), word), GROUP_PAIRS, w - 1);
 		previous = word;
 	}
 

@@ -5,13 +5,13 @@
  * text categories; images and length are decided by rules before it runs.
  *
  * The file holds the feature ids (sorted, delta-coded 32-bit) and their weights (int8, one per
- * category, times `scale`), base64. At load they go into one open-addressing table (Table), so a
+ * category, times `scale`), base64. On the first classification (not when the module loads, so
+ * n8n's startup does not pay for it) they go into one open-addressing table (Table), so a
  * feature costs a hash probe and four multiply-adds. Probabilities are softmax(logits /
  * temperature), with the temperature fitted on cross-validated predictions, so a confidence of 0.8
  * is right about 80% of the time: that is what the Hybrid threshold compares against.
  */
 import { extractFeatures, FACT_NAMES, GROUP_COUNT, groupScales, TEXT_CATEGORIES, wordText, type TextCategory, type TextView } from './classifier-features';
-import modelData from './classifier-model.json';
 
 const K = TEXT_CATEGORIES.length;
 
@@ -31,6 +31,8 @@ export interface ModelScore {
 	category: TextCategory;
 	/** Calibrated probability of `category`. */
 	confidence: number;
+	/** Calibrated probability of each text category, in TEXT_CATEGORIES order. */
+	probabilities: number[];
 	/** The words and facts that pushed most towards `category`, most first. */
 	evidence: string[];
 }
@@ -81,14 +83,28 @@ class Table {
 /** FNV ids are well mixed in their high bits; fold them down for the table slot. */
 const slotOf = (id: number) => (id ^ (id >>> 15)) >>> 0;
 
-const model = modelData as ModelFile;
-const table = new Table(model);
-const bias = Float64Array.from(model.bias);
-const rowCount = table.weights.length / K;
+/** The model file, its table and a per-row stamp, built on the first classification. */
+interface Loaded {
+	file: ModelFile;
+	table: Table;
+	bias: Float64Array;
+	/** A stamp per row, so each feature counts once per text. */
+	seen: Int32Array;
+}
+let loaded: Loaded | undefined;
 
-// Per-call scratch, reused (classification is synchronous): a stamp per row so each feature
-// counts once per text, and the rows, groups and words of the features found.
-const seen = new Int32Array(rowCount);
+function load(): Loaded {
+	if (!loaded) {
+		// eslint-disable-next-line @typescript-eslint/no-require-imports -- the model is read on first use, not when n8n loads the node
+		const file = require('./classifier-model.json') as ModelFile;
+		const table = new Table(file);
+		loaded = { file, table, bias: Float64Array.from(file.bias), seen: new Int32Array(table.weights.length / K) };
+	}
+	return loaded;
+}
+
+// Per-call scratch, reused (classification is synchronous): the rows, groups and words of the
+// features found.
 let stamp = 0;
 const hitRows: number[] = [];
 const hitGroups: number[] = [];
@@ -96,11 +112,12 @@ const hitWords: number[] = [];
 const known = new Int32Array(GROUP_COUNT);
 const logits = new Float64Array(K);
 const scaleScratch: number[] = new Array<number>(GROUP_COUNT);
+let current: Loaded;
 
 function collect(id: number, group: number, word: number): void {
-	const row = table.row(id);
-	if (row < 0 || seen[row] === stamp) return;
-	seen[row] = stamp;
+	const row = current.table.row(id);
+	if (row < 0 || current.seen[row] === stamp) return;
+	current.seen[row] = stamp;
 	known[group]++;
 	hitRows.push(row);
 	hitGroups.push(group);
@@ -109,9 +126,11 @@ function collect(id: number, group: number, word: number): void {
 
 /** Scores a text for the four text categories; deterministic. */
 export function scoreText(text: string): ModelScore {
+	current = load();
+	const { table, bias, file: model } = current;
 	stamp = (stamp + 1) | 0;
 	if (stamp === 0) {
-		seen.fill(0);
+		current.seen.fill(0);
 		stamp = 1;
 	}
 	hitRows.length = 0;
@@ -136,9 +155,11 @@ export function scoreText(text: string): ModelScore {
 			best = k;
 		} else if (k !== second && logits[k] > logits[second]) second = k;
 	}
+	const top = logits[best];
 	let sum = 0;
-	for (let k = 0; k < K; k++) sum += Math.exp((logits[k] - logits[best]) / model.temperature);
-	return { category: TEXT_CATEGORIES[best], confidence: 1 / sum, evidence: evidence(view, best, second, scales) };
+	for (let k = 0; k < K; k++) sum += logits[k] = Math.exp((logits[k] - top) / model.temperature);
+	const probabilities = Array.from(logits, (p) => p / sum);
+	return { category: TEXT_CATEGORIES[best], confidence: probabilities[best], probabilities, evidence: evidence(view, best, second, scales, model.scale, table.weights) };
 }
 
 /** Pull per fact, then per word of the text (one slot more for a text without words), reused. */
@@ -148,7 +169,7 @@ let pull = new Float64Array(512);
  * The words and facts that favour the winner most over the runner-up: each word gets the pull of
  * its own features (the word, its pairs, its character n-grams), each fact its own.
  */
-function evidence(view: TextView, best: number, second: number, scales: number[]): string[] {
+function evidence(view: TextView, best: number, second: number, scales: number[], scale: number, weights: Int8Array): string[] {
 	const facts = FACT_NAMES.length;
 	const size = facts + view.wordStart.length;
 	if (pull.length <= size) pull = new Float64Array(size + 1);
@@ -156,7 +177,7 @@ function evidence(view: TextView, best: number, second: number, scales: number[]
 	for (let i = 0; i < hitRows.length; i++) {
 		const base = hitRows[i] * K;
 		const at = hitWords[i] >= 0 ? facts + hitWords[i] : -1 - hitWords[i];
-		pull[at] += model.scale * scales[hitGroups[i]] * (table.weights[base + best] - table.weights[base + second]);
+		pull[at] += scale * scales[hitGroups[i]] * (weights[base + best] - weights[base + second]);
 	}
 	const out: string[] = [];
 	while (out.length < 3) {
@@ -172,4 +193,8 @@ function evidence(view: TextView, best: number, second: number, scales: number[]
 	return out;
 }
 
-export const MODEL_INFO = { features: rowCount, trainedOn: model.trainedOn };
+/** What the shipped model is (loads it). */
+export function modelInfo(): { features: number; trainedOn: string } {
+	const { table, file } = load();
+	return { features: table.weights.length / K, trainedOn: file.trainedOn };
+}

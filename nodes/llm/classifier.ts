@@ -21,9 +21,11 @@
  *
  * Speed: the model reads a bounded prefix and suffix of a long message, and the length check reads
  * string lengths (it scans characters only in the narrow band where CJK text could tip the estimate).
+ * Requiring this module is cheap: the model is read and the regexes warmed up on the first call.
  */
 import type { Category } from './catalog';
 import { BACK_REFERENCES, DIRECTIVES, FILLER, FOLLOW_UP_STARTS, GREETINGS, TOPIC_SWITCHES } from './classifier-lexicon';
+import { TEXT_CATEGORIES } from './classifier-features';
 import { scoreText, type ModelScore } from './classifier-model';
 import type { ChatMessage } from './request';
 
@@ -40,6 +42,8 @@ export interface RouterDecision {
 	confidence: number;
 	/** A short human-readable reason. */
 	reason: string;
+	/** The text model's calibrated probability per text category, when the model decided. */
+	probabilities?: Partial<Record<Category, number>>;
 }
 
 /**
@@ -79,7 +83,7 @@ function isSmallTalk(text: string): boolean {
 }
 
 /** Text of a message's content (strings and text parts), whatever its role. */
-function textOf(message: ChatMessage): string {
+export function textOf(message: ChatMessage): string {
 	const content = (message as { content?: unknown }).content;
 	if (typeof content === 'string') return content;
 	if (!Array.isArray(content)) return '';
@@ -158,13 +162,19 @@ const thousands = (n: number) => String(Math.round(n)).replace(/\B(?=(\d{3})+$)/
 
 const clamp = (x: number) => Math.max(0, Math.min(1, Math.round(x * 100) / 100));
 
-function decide(category: Category, confidence: number, reason: string): RouterDecision {
-	return { category, confidence: clamp(confidence), reason };
+function decide(category: Category, confidence: number, reason: string, score?: ModelScore): RouterDecision {
+	const decision: RouterDecision = { category, confidence: clamp(confidence), reason };
+	if (score) {
+		const probabilities: RouterDecision['probabilities'] = {};
+		for (let k = 0; k < TEXT_CATEGORIES.length; k++) probabilities[TEXT_CATEGORIES[k]] = clamp(score.probabilities[k]);
+		decision.probabilities = probabilities;
+	}
+	return decision;
 }
 
 function fromModel(score: ModelScore, prefix = ''): RouterDecision {
 	const why = score.evidence.length ? score.evidence.join(', ') : 'no strong signal';
-	return decide(score.category, score.confidence, `${prefix}${score.category}: ${why}`);
+	return decide(score.category, score.confidence, `${prefix}${score.category}: ${why}`, score);
 }
 
 function lastIndexOfRole(messages: ChatMessage[], role: string, before = messages.length): number {
@@ -195,11 +205,21 @@ const SYSTEM_TASK_CONFIDENCE = 0.5;
 /** A follow-up is at most this many words. */
 const FOLLOW_UP_WORDS = 20;
 
+let warm = false;
+
 /**
  * Classifies a conversation. Deterministic and local: the same messages always give the same
- * category, confidence and reason.
+ * category, confidence and reason. The first call loads the model and warms up (see warmUp).
  */
 export function classifyByRules(messages: ChatMessage[], options: RulesOptions = {}): RouterDecision {
+	if (!warm) {
+		warm = true;
+		warmUp();
+	}
+	return classify(messages, options);
+}
+
+function classify(messages: ChatMessage[], options: RulesOptions): RouterDecision {
 	const threshold = options.longContextTokens && options.longContextTokens > 0 ? options.longContextTokens : DEFAULT_LONG_CONTEXT_TOKENS;
 	const list = Array.isArray(messages) ? messages : [];
 
@@ -239,7 +259,7 @@ export function classifyByRules(messages: ChatMessage[], options: RulesOptions =
 		if ((matches(FOLLOW_UP_START_RE, lower) || matches(BACK_REFERENCE_RE, lower)) && !matches(TOPIC_SWITCH_RE, lower)) {
 			const before = scoreText(textOf(list[previous]));
 			if (before.category !== 'fast' && before.category !== own.category) {
-				return decide(before.category, before.confidence, `follow-up to an earlier ${before.category} request (${before.evidence.join(', ') || 'no strong signal'})`);
+				return decide(before.category, before.confidence, `follow-up to an earlier ${before.category} request (${before.evidence.join(', ') || 'no strong signal'})`, before);
 			}
 		}
 	}
@@ -248,8 +268,8 @@ export function classifyByRules(messages: ChatMessage[], options: RulesOptions =
 
 /**
  * V8 compiles a regex lazily, on its first runs, and separately for one-byte and two-byte
- * strings: a few milliseconds in all. Pay that once when the module loads, not on the first item
- * of a workflow. Every path above runs on these samples.
+ * strings: a few milliseconds in all. Pay that once, on the first classification, rather than a
+ * little on each of the first requests of each kind. Every path above runs on these samples.
  */
 function warmUp(): void {
 	const samples: ChatMessage[][] = [
@@ -266,6 +286,6 @@ function warmUp(): void {
 		[{ role: 'user', content: `Summarize this:\n${'The board met on 3 May, reviewed a budget of 4,500 and agreed on the plan. '.repeat(60)}` }],
 		[{ role: 'user', content: `要約してください。\n${'本契約において、甲は乙に対し必要な情報を適時に提供するものとする。'.repeat(60)}` }],
 	];
-	for (let i = 0; i < 3; i++) for (const messages of samples) classifyByRules(messages);
+	// Twice: a regex runs interpreted the first time and is compiled to machine code the second.
+	for (let i = 0; i < 2; i++) for (const messages of samples) classify(messages, {});
 }
-warmUp();

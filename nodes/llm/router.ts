@@ -3,7 +3,7 @@
  * or both), and which candidates (provider + model, in order) serve a category.
  */
 import { CATEGORIES, getProvider, providerForModel, type Category } from './catalog';
-import { classifyByRules, type RouterDecision } from './classifier';
+import { classifyByRules, textOf, type RouterDecision } from './classifier';
 import { complete, type CallSettings, type Candidate } from './dispatch';
 import { InputError, LlmError } from './errors';
 import type { ChatMessage } from './request';
@@ -12,9 +12,11 @@ export type ClassifierMode = 'rules' | 'llm' | 'hybrid';
 
 /**
  * Hybrid mode asks the LLM below this local confidence. Chosen from `npm run eval:router -- FILE
- * --hybrid` and the cross-validated table of `npm run train:router` (README, Auto-Router): 7-16%
- * of requests go to the LLM, and with an LLM that answers right accuracy rises from 98.1% to 98.9%
- * (router-eval.jsonl) and from 91.6% to 97.3% (router-train.jsonl, cross-validated).
+ * --hybrid` and the cross-validated table of `npm run train:router` (README, Auto-Router): with an
+ * LLM that answers right, 7% of requests go to the LLM and accuracy rises from 97.9% to 99.6%
+ * (router-eval.jsonl), 22% and from 88.6% to 96.5% (router-train.jsonl, cross-validated by blocks),
+ * 20% and from 92.4% to 98.5% (an independent held-out set); 0.9 asks half as often again for
+ * less than half the gain.
  */
 export const DEFAULT_HYBRID_THRESHOLD = 0.8;
 
@@ -33,17 +35,41 @@ const LLM_INSTRUCTIONS = `You route requests to a model category. Reply with exa
 fast: short, simple, low-stakes (greetings, one-line facts, short translations or rewrites, simple extraction)
 balanced: everyday writing and explanation (emails, summaries, explanations, copy)
 reasoning: multi-step reasoning that is not mainly code (math, proofs, logic, planning, trade-offs, probability)
-code: writing, reviewing, debugging, explaining or converting code, SQL, regex, shell, configs, stack traces`;
+code: writing, reviewing, debugging, explaining or converting code, SQL, regex, shell, configs, stack traces
+Context, when given, only tells you what the request refers to; classify the request.`;
 
-/** What the classifying model sees: the last user turn (shortened), never the whole conversation. */
-function classificationMessages(messages: ChatMessage[]): ChatMessage[] {
-	const lastUser = [...messages].reverse().find((m) => m.role === 'user');
-	const content = lastUser?.content;
-	const text = typeof content === 'string' ? content : (content ?? []).map((p) => ('text' in p ? p.text : '')).join(' ');
-	const excerpt = text.length > 4000 ? `${text.slice(0, 3000)}\n...\n${text.slice(-1000)}` : text;
+/** How much of the request the classifying model reads: its start and its end. */
+const REQUEST_HEAD = 3000;
+const REQUEST_TAIL = 1000;
+/** How much of the context (a system prompt, the previous user turn) it reads. */
+const CONTEXT_CHARS = 400;
+
+const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max)}...` : text);
+const quoted = (title: string, text: string) => `${title}\n"""\n${text}\n"""`;
+
+/**
+ * What the classifying model sees: the last user turn (its start and end when long), and, as
+ * context, the start of a system prompt (it may set the task: "translate the user's message") and
+ * of the user turn before (a short follow-up such as "now make it shorter" only makes sense with
+ * it). Never the whole conversation, so the request stays small whatever the conversation's size.
+ */
+export function classificationMessages(messages: ChatMessage[]): ChatMessage[] {
+	const users = messages.filter((m) => m.role === 'user');
+	const last = users.length ? textOf(users[users.length - 1]) : '';
+	const request = last.length > REQUEST_HEAD + REQUEST_TAIL ? `${last.slice(0, REQUEST_HEAD)}\n...\n${last.slice(-REQUEST_TAIL)}` : last;
+	const system = messages
+		.filter((m) => m.role === 'system' || m.role === 'developer')
+		.map(textOf)
+		.join('\n')
+		.trim();
+	const previous = users.length > 1 ? textOf(users[users.length - 2]).trim() : '';
+	const parts: string[] = [];
+	if (system) parts.push(quoted('System prompt of the conversation (context only):', clip(system, CONTEXT_CHARS)));
+	if (previous) parts.push(quoted("The user's previous message (context only):", clip(previous, CONTEXT_CHARS)));
+	parts.push(quoted('Request to classify:', request), 'Category id:');
 	return [
 		{ role: 'system', content: LLM_INSTRUCTIONS },
-		{ role: 'user', content: `Request:\n"""\n${excerpt}\n"""\nCategory id:` },
+		{ role: 'user', content: parts.join('\n\n') },
 	];
 }
 
@@ -82,22 +108,40 @@ export function asksLlm(mode: ClassifierMode, local: RouterDecision, threshold: 
 	return mode === 'llm' || local.confidence < threshold;
 }
 
-/** Decides the category of one request. LLM trouble never fails the item: the rules answer instead. */
+/**
+ * The local classifier's probability for a category: the text model's calibrated probability when
+ * it decided, else (a rule decided) the rule's confidence for its own category and the rest shared
+ * evenly among the others.
+ */
+export function localProbability(local: RouterDecision, category: Category): number {
+	if (local.probabilities) return local.probabilities[category] ?? 0;
+	if (category === local.category) return local.confidence;
+	return Math.round(((1 - local.confidence) / (CATEGORIES.length - 1)) * 100) / 100;
+}
+
+/**
+ * Decides the category of one request. LLM trouble never fails the item: the rules answer instead.
+ * An LLM's one-word answer carries no probability of its own, so an LLM decision's confidence is
+ * the local classifier's probability for the LLM's category: high when the two agree, low when the
+ * LLM overruled it.
+ */
 export async function route(messages: ChatMessage[], o: RouteOptions): Promise<Routing> {
 	const override = o.override?.trim();
 	if (override) {
 		if (!isCategory(override)) throw new InputError('categoryOverride', `Category override "${override}" is not one of ${CATEGORIES.join(', ')}.`);
 		return { category: override, confidence: 1, classifier: 'override', reason: 'Category given by the override' };
 	}
-	const rules = classifyByRules(messages, { longContextTokens: o.longContextTokens });
-	const decided: Routing = { ...rules, classifier: 'rules' };
-	if (!asksLlm(o.mode, rules, o.threshold) || !o.llmCandidates || !o.llmSettings) return decided;
+	const local = classifyByRules(messages, { longContextTokens: o.longContextTokens });
+	const decided: Routing = { category: local.category, confidence: local.confidence, classifier: 'rules', reason: local.reason };
+	if (!asksLlm(o.mode, local, o.threshold) || !o.llmCandidates || !o.llmSettings) return decided;
 	try {
 		const category = await classifyByLlm(messages, await o.llmCandidates(), o.llmSettings);
-		return { category, confidence: 0.9, classifier: 'llm', reason: `The Fast model classified it as ${category}` };
+		const confidence = localProbability(local, category);
+		const agreement = category === local.category ? 'the local classifier agrees' : `the local classifier said ${local.category}, ${local.confidence}`;
+		return { category, confidence, classifier: 'llm', reason: `The Fast model classified it as ${category} (${agreement}; its probability for ${category}: ${confidence})` };
 	} catch (err) {
 		const why = err instanceof LlmError ? `${err.kind}${err.status ? ` ${err.status}` : ''}` : err instanceof Error ? err.message : String(err);
-		return { ...decided, reason: `${rules.reason} (LLM classifier failed: ${why}; used the rules)` };
+		return { ...decided, reason: `${local.reason} (LLM classifier failed: ${why}; used the rules)` };
 	}
 }
 
