@@ -409,4 +409,49 @@ describe('BYOK Chat Model sub-node in n8n-core, through n8n\'s SDK adapter', () 
 		const run = await runWorkflow(modelWorkflow('invoke', [{ ...byokNode('BYOK Chat Model', 'none', '/none'), parameters: { provider: 'custom', model: { __rl: true, mode: 'id', value: '' } } }]), CREDENTIALS);
 		expect(nodeOutput(run, 'Model User').error?.description).toBe('No model is selected. Pick one from the list or enter its ID.');
 	});
+
+	describe('Route by Category: each call goes first to its category\'s model', () => {
+		const routed = (extra: INodeParameters = {}, options: INodeParameters = {}): SubNode => {
+			const node = byokNode('BYOK Chat Model', 'routed', '/routed', 'main-model', options);
+			return { ...node, parameters: { ...node.parameters, routeByCategory: true, codeModel: { __rl: true, mode: 'id', value: 'coder-model' }, ...extra } };
+		};
+		const asked = () => fake.chatRequests.map((r: { body: { model: string } }) => r.body.model);
+
+		modelUses.set('askTwice', async (model) => {
+			const m = model as LcModel;
+			await m.invoke([new HumanMessage('Write a Python function that parses an ISO date and returns the weekday, with a unit test.')]);
+			await m.invoke([new HumanMessage('hi there!')]);
+			return {};
+		});
+
+		test('a code request goes to the Code model, a greeting to the provider\'s default Fast model; the sub-node\'s data says which category and why', async () => {
+			// OpenRouter's catalog defaults fill the categories left empty (Fast: openai/gpt-oss-20b).
+			const node = routed();
+			const openRouter = { ...node, parameters: { ...node.parameters, provider: 'openrouter' }, credentials: { byokOpenRouterApi: { id: 'routed-or', name: 'routed-or' } } };
+			CREDENTIALS['routed-or'] = { apiKey: KEY, baseUrl: `${fake.url}/routed/v1` };
+			const run = await runWorkflow(modelWorkflow('askTwice', [openRouter]), CREDENTIALS);
+			expect(nodeOutput(run, 'Model User').error).toBeUndefined();
+			expect(asked()).toEqual(['coder-model', 'openai/gpt-oss-20b']);
+			const [first, second] = storedCalls(run).map((c) => c.generation?.generationInfo as { routing: { category: string; classifier: string; reason: string }; answeredBy: string });
+			expect(first).toMatchObject({ routing: { category: 'code', classifier: 'rules' }, answeredBy: 'routed-or · coder-model' });
+			expect(first.routing.reason.length).toBeGreaterThan(5);
+			expect(second).toMatchObject({ routing: { category: 'fast' }, answeredBy: 'routed-or · openai/gpt-oss-20b' });
+		});
+
+		test('the category model failing falls back to the Model above, then the chain', async () => {
+			fake.setHandler((r: { body: { model: string } }) => (r.body.model === 'coder-model' ? { status: 503, body: { error: { message: 'down' } } } : undefined));
+			const run = await runWorkflow(modelWorkflow('askTwice', [routed({}, { retries: 0 })]), CREDENTIALS);
+			expect(nodeOutput(run, 'Model User').error).toBeUndefined();
+			// Custom has no defaults: a greeting (Fast, not set) goes straight to the Model above.
+			expect(asked()).toEqual(['coder-model', 'main-model', 'main-model']);
+			expect(storedCalls(run)[0].generation?.generationInfo).toMatchObject({ fallbackUsed: true, answeredBy: 'routed · main-model' });
+		});
+
+		test('off (the default): every call goes to the Model above', async () => {
+			const run = await runWorkflow(modelWorkflow('askTwice', [{ ...routed(), parameters: { ...routed().parameters, routeByCategory: false } }]), CREDENTIALS);
+			expect(nodeOutput(run, 'Model User').error).toBeUndefined();
+			expect(asked()).toEqual(['main-model', 'main-model']);
+			expect(storedCalls(run)[0].generation?.generationInfo).not.toHaveProperty('routing');
+		});
+	});
 });

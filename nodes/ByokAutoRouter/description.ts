@@ -1,14 +1,16 @@
 /**
- * What both versions of the Auto-Router share: category labels and hints, the Category Override,
- * the router's own options, and routing one item (the classifier settings read from the node).
+ * What both versions of the Auto-Router share (category labels and hints, the Category Override,
+ * the router's own options, routing one item with the classifier settings read from the node),
+ * and the per-category model fields that Auto-Router 2 and BYOK Chat Model's Route by Category use.
  */
-import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INodeProperties, NodeParameterValue } from 'n8n-workflow';
 import type { Category } from '../llm/catalog';
 import type { CallSettings, Candidate } from '../llm/dispatch';
 import type { ChatMessage } from '../llm/request';
-import { CATEGORIES } from '../llm/catalog';
+import { CATEGORIES, PROVIDERS } from '../llm/catalog';
 import { DEFAULT_HYBRID_THRESHOLD, route, type ClassifierMode, type Routing } from '../llm/router';
 import { chatOptionsProperty } from '../shared/chat';
+import { searchCategoryModels } from '../shared/n8n';
 
 export const LABELS: Record<Category, string> = {
 	fast: 'Fast',
@@ -27,6 +29,61 @@ export const HINTS: Record<Category, string> = {
 	vision: 'Requests with an image',
 	code: 'Code, SQL, regex, shell, configs, stack traces',
 };
+
+/** The parameter holding a category's model, and the list search behind it. */
+export const MODEL_PARAMETER: Record<Category, string> = {
+	fast: 'fastModel',
+	balanced: 'balancedModel',
+	reasoning: 'reasoningModel',
+	long_context: 'longContextModel',
+	vision: 'visionModel',
+	code: 'codeModel',
+};
+const SEARCH_METHOD = Object.fromEntries(CATEGORIES.map((c) => [c, `search${LABELS[c].replace(' ', '')}Models`])) as Record<Category, string>;
+
+/** The list searches behind categoryModelProperties: each puts the provider's default for its category first. */
+export const categoryModelSearches = Object.fromEntries(CATEGORIES.map((c) => [SEARCH_METHOD[c], searchCategoryModels(c)]));
+
+/**
+ * A model per category, each from the picked credential's live list or by ID; empty means the
+ * provider's default, which a notice above them lists for the picked provider. `show`: when they
+ * are shown; `instead`: what else can answer a category, for the descriptions.
+ */
+export function categoryModelProperties(show: Record<string, NodeParameterValue[]>, instead = ''): INodeProperties[] {
+	const notices: INodeProperties[] = PROVIDERS.map((p) => ({
+		displayName: CATEGORIES.every((c) => p.routerModels[c])
+			? `Categories left empty use ${p.name}'s defaults: ${CATEGORIES.map((c) => `${LABELS[c]} ${p.routerModels[c]}`).join(' · ')}.`
+			: `${p.name} has no default models: pick a model for each category you use${instead ? `, or ${instead.replace('{label}', 'its')}` : ''}.`,
+		name: 'categoryDefaults',
+		type: 'notice',
+		default: '',
+		displayOptions: { show: { ...show, provider: [p.id] } },
+	}));
+	const fields = CATEGORIES.map((category): INodeProperties => {
+		const label = LABELS[category];
+		const other = instead ? ` ${instead[0].toUpperCase()}${instead.slice(1).replace('{label}', `the ${label}`)} answers this category instead.` : '';
+		const description = `${HINTS[category]}. Empty: the provider's default (above).${other}`;
+		return {
+			displayName: `${label} Model`,
+			name: MODEL_PARAMETER[category],
+			type: 'resourceLocator',
+			default: { mode: 'list', value: '' },
+			description,
+			displayOptions: { show },
+			modes: [
+				{
+					displayName: 'From List',
+					name: 'list',
+					type: 'list',
+					placeholder: `Empty: the default for ${label}`,
+					typeOptions: { searchListMethod: SEARCH_METHOD[category], searchable: true },
+				},
+				{ displayName: 'By ID', name: 'id', type: 'string', placeholder: `Empty: the default for ${label}` },
+			],
+		};
+	});
+	return [...notices, ...fields];
+}
 
 /** One output per category, in CATEGORIES order. */
 export const CATEGORY_OUTPUTS = JSON.stringify(CATEGORIES.map((c) => ({ type: 'main', displayName: LABELS[c] })));

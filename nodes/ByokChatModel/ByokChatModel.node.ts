@@ -17,14 +17,20 @@ import {
 	singleProviderCredentials,
 	toNodeError,
 } from '../shared/n8n';
+import { CATEGORIES, getProvider } from '../llm/catalog';
+import { routeByCategory } from '../llm/router';
+import { categoryModelProperties, categoryModelSearches, MODEL_PARAMETER } from '../ByokAutoRouter/description';
 import { chainOf, modelInput, notByokModel } from '../shared/chain';
 import { ByokModel, supplyByokModel } from '../shared/sdk-model';
 
 /**
  * A chat model for n8n's AI Agent and chains, with BYOK's limits, retries, breaker and fallback.
  * One sub-node is one candidate (provider, credential, model); its optional "Fallback Model"
- * input takes the next BYOK Chat Model, so a chain on the canvas is the fallback order.
+ * input takes the next BYOK Chat Model, so a chain on the canvas is the fallback order. With
+ * Route by Category, each call first goes to its category's model on the same credential.
  */
+const ROUTED = { routeByCategory: [true] };
+
 export class ByokChatModel implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'BYOK Chat Model',
@@ -49,12 +55,21 @@ export class ByokChatModel implements INodeType {
 			},
 			providerProperty,
 			modelProperty,
+			{
+				displayName: 'Route by Category',
+				name: 'routeByCategory',
+				type: 'boolean',
+				default: false,
+				description:
+					"Whether each call of the agent or chain is classified on the spot (Fast, Balanced, Reasoning, Long Context, Vision, Code, by the Auto-Router's local classifier) and answered first by that category's model on this credential; the Model above and the fallback chain follow",
+			},
+			...categoryModelProperties(ROUTED),
 			modelOptionsProperty,
 		],
 	};
 
 	methods = {
-		listSearch: { searchModels },
+		listSearch: { searchModels, ...categoryModelSearches },
 		credentialTest: { byokCredentialTest },
 	};
 
@@ -69,6 +84,14 @@ export class ByokChatModel implements INodeType {
 		const candidates = [own, ...fallbacks];
 		const secrets = candidates.flatMap((c) => c.connection.secrets);
 		const options = this.getNodeParameter('options', itemIndex, {}) as IDataObject;
+		let route;
+		if (this.getNodeParameter('routeByCategory', itemIndex, false) === true) {
+			const defaults = getProvider(own.connection.provider.id).routerModels;
+			const models = Object.fromEntries(
+				CATEGORIES.map((c) => [c, String(this.getNodeParameter(MODEL_PARAMETER[c], itemIndex, '', { extractValue: true }) ?? '').trim() || defaults[c]]),
+			);
+			route = routeByCategory(candidates, models);
+		}
 		return supplyByokModel(
 			this,
 			new ByokModel({
@@ -77,6 +100,7 @@ export class ByokChatModel implements INodeType {
 				options: samplingOptions(options),
 				settings: callSettings(options, this.getExecutionCancelSignal?.(), this.logger),
 				toError: (err) => toNodeError(node, err, undefined, ...secrets),
+				route,
 			}),
 		);
 	}

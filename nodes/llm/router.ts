@@ -179,3 +179,19 @@ function isProviderId(id: string): boolean {
 		return false;
 	}
 }
+
+/**
+ * Routing per call for a model object (BYOK Chat Model's Route by Category): the local classifier
+ * picks each call's category, and that category's model on the head candidate's credential
+ * answers first; the head's own model and the rest of the chain follow as fallbacks. A category
+ * with no model (none set and no provider default) goes straight to the chain.
+ */
+export function routeByCategory(chain: Candidate[], models: Partial<Record<Category, string>>, longContextTokens?: number) {
+	const [head] = chain;
+	return (messages: ChatMessage[]): { candidates: Candidate[]; routing: Routing } => {
+		const decision = classifyByRules(messages, { longContextTokens });
+		const routing: Routing = { ...decision, classifier: 'rules' };
+		const model = models[decision.category];
+		return { candidates: model && model !== head.model ? [{ ...head, model }, ...chain] : chain, routing };
+	};
+}

@@ -28,6 +28,7 @@ import type { ISupplyDataFunctions, SupplyData } from 'n8n-workflow';
 import { complete, type CallSettings, type Candidate, type ChatResult, type StreamDelta, type ToolCall } from '../llm/dispatch';
 import { InputError, type Attempt } from '../llm/errors';
 import type { ChatMessage, ChatOptions, ToolDefinition, UserPart } from '../llm/request';
+import type { Routing } from '../llm/router';
 import { CHAIN, type Chain } from './chain';
 
 /** What a sub-node's parameters decided: the chain's candidates and its head's options. */
@@ -41,6 +42,8 @@ export interface ModelSetup {
 	settings: CallSettings;
 	/** Engine errors to n8n errors, without keys. */
 	toError: (err: unknown) => Error;
+	/** Route by Category: the candidates for one call, from its messages, and why. */
+	route?: (messages: ChatMessage[]) => { candidates: Candidate[]; routing: Routing };
 }
 
 /** Who answered, shown in the sub-node's output data and in the answer's response_metadata. */
@@ -48,6 +51,8 @@ export interface AnswerInfo {
 	/** The credential's name and the model, as in BYOK Chat's output: "Groq (team key) · llama-3.3-70b". */
 	answeredBy: string;
 	fallbackUsed: boolean;
+	/** With Route by Category: the call's category and why. */
+	routing?: Routing;
 	attempts: Attempt[];
 	latencyMs: number;
 }
@@ -138,14 +143,14 @@ export class ByokModel extends BaseChatModel {
 			options: { ...options, stop: stopSequences.length ? stopSequences : undefined, tools: toToolDefinitions(this.tools) },
 		};
 		const callSettings: CallSettings = { ...settings, signal: signals.length ? AbortSignal.any(signals) : undefined, onDelta };
-		// Per-call Auto-Router picks (choosing `candidates` from the request) will plug in here.
+		const routed = this.#setup.route?.(request.messages);
 		let result: ChatResult;
 		try {
-			result = await complete(request, candidates, callSettings);
+			result = await complete(request, routed?.candidates ?? candidates, callSettings);
 		} catch (err) {
 			throw toError(err);
 		}
-		const info = answerInfo(result);
+		const info = { ...answerInfo(result), ...(routed ? { routing: routed.routing } : {}) };
 		if (config && typeof config === 'object') answers.set(config, info);
 		return { result, info };
 	}

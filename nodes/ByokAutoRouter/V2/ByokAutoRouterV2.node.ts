@@ -9,30 +9,18 @@ import {
 	type IDataObject,
 	type IExecuteFunctions,
 	type INodeExecutionData,
-	type INodeProperties,
 	type INodeType,
 	type INodeTypeBaseDescription,
 	type INodeTypeDescription,
 } from 'n8n-workflow';
-import { CATEGORIES, PROVIDERS, type Category } from '../../llm/catalog';
+import { CATEGORIES, type Category } from '../../llm/catalog';
 import type { Candidate } from '../../llm/dispatch';
 import { connectedChains, modelInput } from '../../shared/chain';
 import { answerItem, callSettings, promptProperties, readRequest, responseFormatProperties, resultJson, runItems } from '../../shared/chat';
-import { byokCredentialTest, ownCategoryCandidate, providerProperty, searchCategoryModels, singleProviderCredentialsWhen } from '../../shared/n8n';
-import { CATEGORY_OUTPUTS, categoryOverrideProperty, HINTS, LABELS, routeItem, routerOptionsProperty } from '../description';
+import { byokCredentialTest, ownCategoryCandidate, providerProperty, singleProviderCredentialsWhen } from '../../shared/n8n';
+import { CATEGORY_OUTPUTS, categoryModelProperties, categoryModelSearches, categoryOverrideProperty, LABELS, MODEL_PARAMETER, routeItem, routerOptionsProperty } from '../description';
 
 const ROUTE = { mode: ['route'] };
-
-/** The parameter holding a category's model, and the list search behind it. */
-const MODEL_PARAMETER: Record<Category, string> = {
-	fast: 'fastModel',
-	balanced: 'balancedModel',
-	reasoning: 'reasoningModel',
-	long_context: 'longContextModel',
-	vision: 'visionModel',
-	code: 'codeModel',
-};
-const SEARCH_METHOD = Object.fromEntries(CATEGORIES.map((c) => [c, `search${LABELS[c].replace(' ', '')}Models`])) as Record<Category, string>;
 
 /**
  * Inputs: Main, then one model input per category, in CATEGORIES order. Classify Only has no
@@ -42,39 +30,6 @@ const SEARCH_METHOD = Object.fromEntries(CATEGORIES.map((c) => [c, `search${LABE
 const FAST_REQUIRED = '$parameter["mode"] === "classify" && $parameter["classifier"] !== "rules"';
 const categoryInputs = CATEGORIES.map((c) => ({ ...modelInput(LABELS[c]), required: c === 'fast' ? '@' : false }));
 const INPUTS: `={{${string}}}` = `={{["main"].concat(${JSON.stringify(categoryInputs).replace(/}}/g, '} }').replace('"@"', FAST_REQUIRED)})}}`;
-
-/** Which categories left empty use what, for the picked credential's provider. */
-const defaultsNotices: INodeProperties[] = PROVIDERS.map((p) => ({
-	displayName: CATEGORIES.every((c) => p.routerModels[c])
-		? `Categories left empty use ${p.name}'s defaults: ${CATEGORIES.map((c) => `${LABELS[c]} ${p.routerModels[c]}`).join(' · ')}.`
-		: `${p.name} has no default models: pick a model for each category you use, or connect a BYOK Chat Model to its input.`,
-	name: 'categoryDefaults',
-	type: 'notice',
-	default: '',
-	displayOptions: { show: { ...ROUTE, provider: [p.id] } },
-}));
-
-function categoryModelProperty(category: Category): INodeProperties {
-	const label = LABELS[category];
-	return {
-		displayName: `${label} Model`,
-		name: MODEL_PARAMETER[category],
-		type: 'resourceLocator',
-		default: { mode: 'list', value: '' },
-		description: `${HINTS[category]}. Empty: the provider's default (above). A BYOK Chat Model connected to the ${label} input answers this category instead.`,
-		displayOptions: { show: ROUTE },
-		modes: [
-			{
-				displayName: 'From List',
-				name: 'list',
-				type: 'list',
-				placeholder: `Empty: the default for ${label}`,
-				typeOptions: { searchListMethod: SEARCH_METHOD[category], searchable: true },
-			},
-			{ displayName: 'By ID', name: 'id', type: 'string', placeholder: `Empty: the default for ${label}` },
-		],
-	};
-}
 
 export class ByokAutoRouterV2 implements INodeType {
 	description: INodeTypeDescription;
@@ -143,15 +98,14 @@ export class ByokAutoRouterV2 implements INodeType {
 				categoryOverrideProperty,
 				...promptProperties,
 				...responseFormatProperties.map((p) => ({ ...p, displayOptions: { show: { ...p.displayOptions?.show, ...ROUTE } } })),
-				...defaultsNotices,
-				...CATEGORIES.map(categoryModelProperty),
+				...categoryModelProperties(ROUTE, 'a BYOK Chat Model connected to {label} input'),
 				routerOptionsProperty(),
 			],
 		};
 	}
 
 	methods = {
-		listSearch: Object.fromEntries(CATEGORIES.map((c) => [SEARCH_METHOD[c], searchCategoryModels(c)])),
+		listSearch: categoryModelSearches,
 		credentialTest: { byokCredentialTest },
 	};
 
