@@ -4,7 +4,9 @@
  * key or one report with the text for a message. Real requests to the fake provider fill the
  * store; nothing is written into it by hand.
  */
-import { usageClock, useUsageStore } from '../nodes/llm/usage-store';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { usageClock, useUsageStore, type KeyUsage } from '../nodes/llm/usage-store';
 import { startFakeProvider } from './fake-provider';
 import { useScratchUsageStore } from './helpers/usage';
 import { chatWorkflow, nodeOutput, runWorkflow } from './helpers/workflow';
@@ -94,4 +96,17 @@ test('yesterday and last month on request; a store with nothing this month says 
 	usageClock.now = () => realNow() + 86_400_000;
 	const [item] = await usage({ output: 'perKey', options: { previous: true } });
 	expect(item.json).toMatchObject({ today: { requests: 0 }, yesterday: { requests: 1, period: new Date().toISOString().slice(0, 10) } });
+});
+
+test('BYOK Chat ends only when its items\' usage is in the store (answers do not wait for the write; the node does)', async () => {
+	const store = useScratchUsageStore();
+	// Another process holds the store's lock for a moment, so the writes come late.
+	mkdirSync(dirname(store.path), { recursive: true });
+	writeFileSync(`${store.path}.lock`, 'another process');
+	const released = new Promise((resolve) => setTimeout(resolve, 500)).then(() => rmSync(`${store.path}.lock`));
+	await chat('key-w', {}, Array.from({ length: 12 }, () => 'gpt-4.1-mini'));
+	// The file as it is now, as another process would read it: nothing waits here.
+	const file = JSON.parse(readFileSync(store.path, 'utf8')) as { keys: Record<string, KeyUsage> };
+	expect(file.keys['key-w']?.days[new Date().toISOString().slice(0, 10)]?.requests).toBe(12);
+	await released;
 });

@@ -8,8 +8,7 @@
  * use keys under a prefix unique to this run, deleted afterwards.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connectionFromCredential } from '../nodes/llm/client';
 import { complete } from '../nodes/llm/dispatch';
@@ -18,6 +17,7 @@ import { redisSettings } from '../nodes/llm/redis-settings';
 import { FileUsageStore, RedisUsageStore, useUsageStore, type KeyUsage, type UsageStore } from '../nodes/llm/usage-store';
 import { startFakeProvider } from './fake-provider';
 import { deleteKeys, listKeys, redisReachableSync } from './helpers/cluster';
+import { scratchDir } from './helpers/usage';
 
 type Fake = Awaited<ReturnType<typeof startFakeProvider>>;
 type ChildResult = Record<string, { ok: number; kinds: Record<string, number> }>;
@@ -39,7 +39,7 @@ afterAll(async () => {
 	if (redisReachableSync(6379)) await deleteKeys(REDIS_URL, PREFIX);
 });
 
-const scratch = () => mkdtempSync(join(tmpdir(), 'byok-usage-'));
+const scratch = () => scratchDir('usage-');
 
 /** Runs usage-child.js processes at once; each gets `env` (its store) and its job. */
 async function children(env: Record<string, string>, jobs: Array<Record<string, unknown>>): Promise<ChildResult[]> {

@@ -3,7 +3,7 @@
  * requests, tokens in and out, cost, budgets and top models, from the usage store, plus the
  * same as plain text for a message (Slack, mail). Read-only; knows nothing of n8n.
  */
-import { budgetStatus, periodsAt, type BudgetStatus } from './budgets';
+import { budgetStatus, periodsAt, usageWritten, type BudgetStatus } from './budgets';
 import { roundUsd } from './pricing';
 import { UNAVAILABLE } from './redis';
 import { emptyTotals, usageClock, usageStore, type KeyUsage, type PeriodUsage, type Totals } from './usage-store';
@@ -94,6 +94,7 @@ function keyReport(usage: KeyUsage, now: number, o: ReportOptions): KeyReport {
 
 /** Every key the store knows (with use this month, or last month when `previous`), the most spent first. */
 export async function usageReport(o: ReportOptions = {}): Promise<KeyReport[]> {
+	await usageWritten(); // this process's latest answers count too
 	const all = await usageStore().readAll();
 	if (all === UNAVAILABLE) throw new Error(`The usage store (${usageStore().where}) cannot be read now; see the n8n log.`);
 	const now = usageClock.now();

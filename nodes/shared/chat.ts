@@ -5,6 +5,7 @@
  */
 import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties, Logger } from 'n8n-workflow';
 import { mapOrdered } from '../llm/concurrency';
+import { usageWritten } from '../llm/budgets';
 import { complete, DEFAULTS, type CallSettings, type Candidate, type ChatResult, type StreamDelta } from '../llm/dispatch';
 import { InputError, redact } from '../llm/errors';
 import { parseMessages, parseTools, simpleMessages, withImages, type ChatOptions, type ChatRequest, type ResponseFormat } from '../llm/request';
@@ -306,6 +307,8 @@ export async function runItems(
 			return undefined;
 		}
 	});
+	// Before the node ends (and a CLI run may exit): its items' usage is in the store.
+	await usageWritten();
 	if (failure) throw failure;
 	const outputs: INodeExecutionData[][] = Array.from({ length: outputCount }, () => []);
 	results.forEach((result, i) => outputs[result?.output ?? 0].push({ json: result?.data ?? {}, pairedItem: { item: i } }));

@@ -25,6 +25,7 @@ import {
 	type Tool,
 } from '@n8n/ai-node-sdk';
 import type { ISupplyDataFunctions, SupplyData } from 'n8n-workflow';
+import { usageWritten } from '../llm/budgets';
 import { complete, type CallSettings, type Candidate, type ChatResult, type StreamDelta, type ToolCall } from '../llm/dispatch';
 import { InputError, type Attempt } from '../llm/errors';
 import type { ChatMessage, ChatOptions, ToolDefinition, UserPart } from '../llm/request';
@@ -149,6 +150,9 @@ export class ByokModel extends BaseChatModel {
 			result = await complete(request, routed?.candidates ?? candidates, callSettings);
 		} catch (err) {
 			throw toError(err);
+		} finally {
+			// n8n gives a sub-node no end of its own: each call's usage is in the store before it returns.
+			await usageWritten();
 		}
 		const info = { ...answerInfo(result), ...(routed ? { routing: routed.routing } : {}) };
 		if (config && typeof config === 'object') answers.set(config, info);

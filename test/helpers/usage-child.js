@@ -15,6 +15,7 @@ const path = require('node:path');
 const ROOT = path.resolve(__dirname, '../..');
 require('./ts-require.js');
 const { connectionFromCredential } = require(path.join(ROOT, 'nodes/llm/client'));
+const { usageWritten } = require(path.join(ROOT, 'nodes/llm/budgets'));
 const { complete } = require(path.join(ROOT, 'nodes/llm/dispatch'));
 const { mapOrdered } = require(path.join(ROOT, 'nodes/llm/concurrency'));
 const { sharedRedis } = require(path.join(ROOT, 'nodes/llm/redis'));
@@ -37,6 +38,7 @@ async function main() {
 			return { id: key.id, kind: err.kind ?? String(err) };
 		}
 	});
+	await usageWritten(); // as BYOK nodes do at their end
 	const results = {};
 	for (const { id, kind } of outcomes) {
 		const r = (results[id] ??= { ok: 0, kinds: {} });
