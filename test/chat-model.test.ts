@@ -380,8 +380,8 @@ describe('BYOK Chat Model sub-node in n8n-core, through n8n\'s SDK adapter', () 
 			answeredBy: 'second · fake-large',
 			fallbackUsed: true,
 			attempts: [
-				{ model: 'fake-small', outcome: 'server', note: 'server error (HTTP 503), moved on to the next model' },
-				{ model: 'fake-large', outcome: 'ok', note: 'answered' },
+				{ credential: 'first', model: 'fake-small', outcome: 'server', note: 'server error (HTTP 503), moved on to the next model' },
+				{ credential: 'second', model: 'fake-large', outcome: 'ok', note: 'answered' },
 			],
 		});
 	});

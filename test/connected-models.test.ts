@@ -78,9 +78,9 @@ describe('BYOK Chat version 2', () => {
 			answeredBy: 'Ollama (local) · llama3.2',
 			fallbackUsed: true,
 			attempts: [
-				{ provider: 'custom', outcome: 'server', note: 'server error (HTTP 503), moved on to the next model' },
-				{ provider: 'groq', outcome: 'server', note: 'server error (HTTP 503), moved on to the next model' },
-				{ provider: 'ollama', outcome: 'ok', note: 'answered' },
+				{ credential: 'Test primary', provider: 'custom', outcome: 'server', note: 'server error (HTTP 503), moved on to the next model' },
+				{ credential: 'Groq (team key)', provider: 'groq', outcome: 'server', note: 'server error (HTTP 503), moved on to the next model' },
+				{ credential: 'Ollama (local)', provider: 'ollama', outcome: 'ok', note: 'answered' },
 			],
 		});
 		expect(fake.chatRequests.map((r: { path: string; body: { model: string; temperature: number } }) => `${path(r)} ${r.body.model} ${r.body.temperature}`)).toEqual([

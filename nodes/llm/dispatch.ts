@@ -262,6 +262,7 @@ export async function complete(request: ChatRequest, candidates: Candidate[], se
 
 	const skip = (candidate: Candidate, outcome: Attempt['outcome'], reason: string) =>
 		attempts.push({
+			credential: candidate.connection.label,
 			provider: candidate.connection.provider.id,
 			model: candidate.model,
 			outcome,
@@ -304,6 +305,7 @@ export async function complete(request: ChatRequest, candidates: Candidate[], se
 			return (outcome, status) => {
 				const sentAt = timing.sentAt ?? performance.now();
 				const attempt: Attempt = {
+					credential: candidate.connection.label,
 					provider: provider.id,
 					model: candidate.model,
 					outcome,

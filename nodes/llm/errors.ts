@@ -7,6 +7,8 @@ import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortEr
 
 /** One call to one candidate, as reported in output metadata and errors. Never holds prompt content or keys. */
 export interface Attempt {
+	/** The credential's name in n8n (several keys of one provider can be candidates). */
+	credential: string;
 	provider: string;
 	model: string;
 	outcome: 'ok' | ErrorKind;
