@@ -314,9 +314,12 @@ async function updateWithUnwritten<T>(credentialId: string, change: (usage: KeyU
 /** Usage writes of answers on keys without budgets, not yet in the store. */
 const writing = new Set<Promise<unknown>>();
 
-/** Resolves when the usage of every answer so far is in the store (or kept for it, if it is down). */
+/**
+ * Resolves when the usage of every answer so far is in the store (or kept for it, if it is down).
+ * Only the writes begun by now: a busy n8n's later answers must not keep a finished node waiting.
+ */
 export async function usageWritten(): Promise<void> {
-	while (writing.size) await Promise.all(writing);
+	await Promise.all([...writing]);
 }
 
 export interface Ticket {
