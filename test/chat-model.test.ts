@@ -13,10 +13,8 @@ import type { Candidate } from '../nodes/llm/dispatch';
 import { chainOf } from '../nodes/shared/chain';
 import { ByokModel, toChatMessages, toToolDefinitions, type ModelSetup } from '../nodes/shared/sdk-model';
 import { toNodeError } from '../nodes/shared/n8n';
+import { calculatorScript, completion, startFakeProvider, toolCallCompletion, type ChatToolCall } from './fake-provider';
 import { modelUses, runWorkflow, nodeOutput, type TestWorkflow } from './helpers/workflow';
-
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { startFakeProvider, calculatorScript, completion, toolCallCompletion } = require('./fake-provider.js');
 
 type Fake = Awaited<ReturnType<typeof startFakeProvider>>;
 let fake: Fake;
@@ -67,7 +65,8 @@ describe('ByokModel: the SDK model over the engine', () => {
 	test('a tool call without an id gets a unique one (the Agent tracks its steps by id)', async () => {
 		const noIds = (b: object) => {
 			const c = toolCallCompletion(b, [{ name: 'calculator', arguments: {} }]);
-			delete c.choices[0].message.tool_calls[0].id;
+			const call: Partial<ChatToolCall> = c.choices[0].message.tool_calls![0];
+			delete call.id;
 			return c;
 		};
 		fake.enqueue({ body: noIds }, { body: noIds });
@@ -325,7 +324,7 @@ describe('BYOK Chat Model sub-node in n8n-core, through n8n\'s SDK adapter', () 
 		expect(error).toBeUndefined();
 		expect(items[0].json).toEqual({ output: 'The answer is 43', turns: 3, toolCalls: 2 });
 		const third = fake.chatRequests[2].body;
-		expect(third.messages.filter((m: { role: string }) => m.role === 'tool').map((m: { content: string }) => m.content)).toEqual(['42', '43']);
+		expect(third.messages.filter((m) => m.role === 'tool').map((m) => m.content)).toEqual(['42', '43']);
 		const calls = storedCalls(run);
 		expect(calls).toHaveLength(3);
 		for (const call of calls) {
@@ -372,7 +371,7 @@ describe('BYOK Chat Model sub-node in n8n-core, through n8n\'s SDK adapter', () 
 		];
 		const run = await runWorkflow(modelWorkflow('invoke', chain), CREDENTIALS);
 		expect(nodeOutput(run, 'Model User').items[0]?.json).toEqual({ text: 'echo: hello' });
-		expect(fake.chatRequests.map((r: { path: string; body: { model: string; temperature: number } }) => `${r.path} ${r.body.model} ${r.body.temperature}`)).toEqual([
+		expect(fake.chatRequests.map((r) => `${r.path} ${r.body.model} ${r.body.temperature}`)).toEqual([
 			'/first/v1/chat/completions fake-small 0.3',
 			'/second/v1/chat/completions fake-large 0.3',
 		]);

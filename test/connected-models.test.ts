@@ -4,13 +4,14 @@
  * connected chain; who answered and each attempt in plain words; version 1 workflows unchanged;
  * the router's outputs never follow Mode. Real HTTP to the fake provider.
  */
-import { NodeHelpers, Workflow, type INodeTypeDescription } from 'n8n-workflow';
+import { NodeHelpers, Workflow, type INodeParameters, type INodeTypeDescription } from 'n8n-workflow';
 import { ByokAutoRouter } from '../nodes/ByokAutoRouter/ByokAutoRouter.node';
 import { ByokChat } from '../nodes/ByokChat/ByokChat.node';
 import { breakers } from '../nodes/llm/breaker';
 import { CATEGORIES } from '../nodes/llm/catalog';
 import { connectionFromCredential } from '../nodes/llm/client';
 import { backoff, complete, type Candidate } from '../nodes/llm/dispatch';
+import type { LlmError } from '../nodes/llm/errors';
 import { simpleMessages } from '../nodes/llm/request';
 import { searchCategoryModels } from '../nodes/shared/n8n';
 import { completion, startFakeProvider } from './fake-provider';
@@ -83,13 +84,13 @@ describe('BYOK Chat version 2', () => {
 				{ credential: 'Ollama (local)', provider: 'ollama', outcome: 'ok', note: 'answered' },
 			],
 		});
-		expect(fake.chatRequests.map((r: { path: string; body: { model: string; temperature: number } }) => `${path(r)} ${r.body.model} ${r.body.temperature}`)).toEqual([
+		expect(fake.chatRequests.map((r) => `${path(r)} ${r.body.model} ${r.body.temperature}`)).toEqual([
 			' main-model 0.4',
 			'/Groq%20(team%20key) llama-3.3-70b-versatile 0.4',
 			'/Ollama%20(local) llama3.2 0.4',
 		]);
 		// Each key went only to its own provider.
-		expect(fake.chatRequests.map((r: { headers: Record<string, string> }) => r.headers.authorization)).toEqual([`Bearer ${KEY}`, `Bearer ${FB_KEY}`, undefined]);
+		expect(fake.chatRequests.map((r) => r.headers.authorization)).toEqual([`Bearer ${KEY}`, `Bearer ${FB_KEY}`, undefined]);
 	});
 
 	test('a disabled fallback sub-node is left out; a model that is not a BYOK Chat Model is a clear error', async () => {
@@ -121,7 +122,7 @@ describe('BYOK Chat version 2', () => {
 	});
 
 	test('items run concurrently, in order, with pairedItem', async () => {
-		fake.setHandler((r: { body: { messages: Array<{ content: string }> } }) => ({ delayMs: r.body.messages.at(-1)?.content === 'p0' ? 80 : 0 }));
+		fake.setHandler((r) => ({ delayMs: r.body.messages.at(-1)?.content === 'p0' ? 80 : 0 }));
 		const items = Array.from({ length: 6 }, (_, i) => ({ json: { p: `p${i}` } }));
 		const out = nodeOutput(await chat({ prompt: '={{ $json.p }}' }, [groq], { items })).items;
 		expect(out.map((i) => [i.json.text, i.pairedItem])).toEqual(items.map((_, i) => [`echo: p${i}`, { item: i }]));
@@ -257,10 +258,10 @@ describe('Auto-Router version 2', () => {
 
 	test('changing Mode never changes the outputs or the inputs; only Outputs does', () => {
 		const versions = new ByokAutoRouter().nodeVersions;
-		const shape = (parameters: Record<string, unknown>, description = versions[2].description) => {
+		const shape = (parameters: INodeParameters, description = versions[2].description) => {
 			const node = { id: 'r', name: NODE, type: 'n8n-nodes-byok.byokAutoRouter', typeVersion: Number(description.version), position: [0, 0] as [number, number], parameters };
 			const workflow = new Workflow({ nodes: [node], connections: {}, active: false, nodeTypes: { getByName: () => undefined, getByNameAndVersion: () => undefined, getKnownTypes: () => ({}) } as never });
-			const names = (list: ReturnType<typeof NodeHelpers.getNodeOutputs>) => list.map((o) => (typeof o === 'string' ? o : `${o.type}:${o.displayName ?? ''}`));
+			const names = (list: Array<string | { type: string; displayName?: string }>) => list.map((o) => (typeof o === 'string' ? o : `${o.type}:${o.displayName ?? ''}`));
 			return { outputs: names(NodeHelpers.getNodeOutputs(workflow, node, description)), inputs: names(NodeHelpers.getNodeInputs(workflow, node, description as INodeTypeDescription)) };
 		};
 		for (const outputs of ['one', 'perCategory']) {
@@ -278,7 +279,7 @@ describe('Auto-Router version 2', () => {
 describe('attempt notes say what happened and what came next', () => {
 	const candidate = (p: string, model = 'm'): Candidate => ({ connection: connectionFromCredential('custom', { apiKey: KEY, baseUrl: `${fake.url}/${p}/v1` }, `cred-${p}`, p), model });
 	const ask = async (candidates: Candidate[], settings = {}) =>
-		await complete({ messages: simpleMessages('', 'hi', []), options: {} }, candidates, { timeoutMs: 5000, ...settings }).catch((err: { attempts: unknown }) => err);
+		await complete({ messages: simpleMessages('', 'hi', []), options: {} }, candidates, { timeoutMs: 5000, ...settings }).catch((err: LlmError) => err);
 	const notes = (outcome: { attempts: Array<{ note: string }> }) => outcome.attempts.map((a) => a.note);
 
 	test('a wait beyond Max Wait, a retry, a request the provider rejects', async () => {

@@ -9,6 +9,7 @@
  * (`abandoned`), so tests can tell an aborted request from a finished one.
  *
  * Plain JavaScript on purpose: it is used by jest, by the e2e runner and by bench/ alike.
+ * Its types for the TypeScript tests are in fake-provider.d.ts: change them with it.
  */
 const http = require('node:http');
 

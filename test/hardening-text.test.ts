@@ -11,11 +11,10 @@ import { InputError, plainText, redact } from '../nodes/llm/errors';
 import { limiters } from '../nodes/llm/limiter';
 import { checkSchema, parseJsonAnswer, validateAgainstSchema } from '../nodes/llm/structured';
 import { byokCredentialTest } from '../nodes/shared/n8n';
-import { completion, errorStep, startFakeProvider } from './fake-provider';
+import { completion, errorStep, startFakeProvider, type ChatContentPart, type ErrorShape, type FakeStep } from './fake-provider';
 import { chatWorkflow, nodeOutput, runWorkflow } from './helpers/workflow';
 
 type Fake = Awaited<ReturnType<typeof startFakeProvider>>;
-type Step = Record<string, unknown>;
 let fake: Fake;
 const KEY = 'sk-hardening-SECRET-0123456789';
 const PASSWORD = 'p@ss:w/rd+SECRET';
@@ -75,7 +74,7 @@ async function run(o: RunOptions = {}) {
 }
 
 /** The primary answers every request with `step`; the fallback answers normally. */
-const primaryAnswers = (step: Step) => fake.setHandler((r) => (r.path.startsWith('/v1/') ? step : undefined));
+const primaryAnswers = (step: FakeStep) => fake.setHandler((r) => (r.path.startsWith('/v1/') ? step : undefined));
 
 describe('nothing a provider sends can stall n8n (results only; times in bench/adversarial.js)', () => {
 	const fencedNewlines = '```json\n' + '\n'.repeat(2500);
@@ -134,7 +133,7 @@ describe('nothing a provider sends can stall n8n (results only; times in bench/a
 });
 
 describe('every error-body shape compatible servers use is read', () => {
-	const shapes = ['openai', 'gemini', 'vllm', 'mistral', 'fastapi', 'fastapiObject', 'fastapiList', 'message', 'errorString', 'text'];
+	const shapes: ErrorShape[] = ['openai', 'gemini', 'vllm', 'mistral', 'fastapi', 'fastapiObject', 'fastapiList', 'message', 'errorString', 'text'];
 
 	test.each(shapes)('%s: a context-length 400 goes to a candidate with another model', async (shape) => {
 		primaryAnswers(errorStep(shape, 400, 'Prompt contains 40000 tokens, too large for model with 32768 maximum context length'));
@@ -215,6 +214,7 @@ describe('secrets in Base URLs and keys', () => {
 		const err = (() => {
 			try {
 				connectionFromCredential('custom', { baseUrl: `http://user:${PASSWORD}@local host/v1?key=${KEY}` });
+				return undefined;
 			} catch (e) {
 				return e as InputError;
 			}
@@ -323,7 +323,7 @@ describe('schema checks', () => {
 		const schema = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false };
 		const { items } = await run({ fallback: false, parameters: { responseFormat: 'json_schema', jsonSchema: JSON.stringify(schema) } });
 		expect(items[0].json.json).toEqual({ city: 'Paris' });
-		expect(fake.chatRequests[1].body.messages.at(-1).content).toMatch(/\$\.__proto__ is not allowed/);
+		expect(fake.chatRequests[1].body.messages.at(-1)?.content).toMatch(/\$\.__proto__ is not allowed/);
 	});
 });
 
@@ -333,7 +333,7 @@ describe('smaller things users hit', () => {
 		const jpeg = 'data:image/jpeg;base64,/9j/4AAQ';
 		const { items } = await run({ fallback: false, parameters: { options: { imageUrls: `${png}, https://img.test/a.png,${jpeg}\nhttps://img.test/b.png` } } });
 		expect(items[0].json.error).toBeUndefined();
-		expect(fake.chatRequests[0].body.messages[0].content.slice(1).map((p: { image_url: { url: string } }) => p.image_url.url)).toEqual([png, 'https://img.test/a.png', jpeg, 'https://img.test/b.png']);
+		expect((fake.chatRequests[0].body.messages[0].content as ChatContentPart[]).slice(1).map((p) => p.image_url?.url)).toEqual([png, 'https://img.test/a.png', jpeg, 'https://img.test/b.png']);
 	});
 
 	test('a bad entry among Image URLs is still named', async () => {

@@ -6,12 +6,11 @@
 import { breakers } from '../nodes/llm/breaker';
 import { backoff, backoffDelay } from '../nodes/llm/dispatch';
 import { limiters } from '../nodes/llm/limiter';
-import { completion, maxInWindow, startFakeProvider } from './fake-provider';
+import { completion, maxInWindow, startFakeProvider, type FakeStep } from './fake-provider';
 import { useScratchUsageStore } from './helpers/usage';
 import { chatWorkflow, nodeOutput, runWorkflow } from './helpers/workflow';
 
 type Fake = Awaited<ReturnType<typeof startFakeProvider>>;
-type Step = Record<string, unknown>;
 let fake: Fake;
 const KEY = 'sk-resilience-SECRET-987654321';
 const FB_KEY = 'gsk-fallback-SECRET-123456789';
@@ -80,10 +79,10 @@ async function run(o: RunOptions = {}) {
 }
 
 /** Primary answers with `step` (every time); the fallback answers normally. */
-const primaryFails = (step: Step) => fake.setHandler((r) => (r.path.startsWith('/v1/') ? step : undefined));
+const primaryFails = (step: FakeStep) => fake.setHandler((r) => (r.path.startsWith('/v1/') ? step : undefined));
 
 describe('fault matrix: what each failure does', () => {
-	const retried: Array<[string, Step, string]> = [
+	const retried: Array<[string, FakeStep, string]> = [
 		['500', { status: 500, body: { error: { message: 'boom' } } }, 'server:500'],
 		['502 (HTML)', { status: 502, body: '<html><h1>502 Bad Gateway</h1></html>' }, 'server:502'],
 		['503', { status: 503, body: { error: { message: 'overloaded' } } }, 'server:503'],
@@ -129,7 +128,7 @@ describe('fault matrix: what each failure does', () => {
 		expect(outcomes(items[0].json)).toEqual(['custom/main-model:connection', 'custom/main-model:connection', 'ollama/fb-model:ok:200']);
 	});
 
-	const immediate: Array<[string, Step, string]> = [
+	const immediate: Array<[string, FakeStep, string]> = [
 		['429 quota', { status: 429, body: { error: { message: 'You exceeded your current quota', type: 'insufficient_quota', code: 'insufficient_quota' } } }, 'quota_exhausted:429'],
 		['402', { status: 402, body: { error: { message: 'Insufficient credits' } } }, 'quota_exhausted:402'],
 		['401', { status: 401, body: { error: { message: `Incorrect API key provided: ${KEY}` } } }, 'auth:401'],

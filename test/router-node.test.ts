@@ -183,7 +183,7 @@ describe('route and complete', () => {
 		expect(out.map((i) => i.pairedItem)).toEqual(CATEGORIES.map((_, i) => ({ item: i })));
 		expect(out[0].json.text).toBe('echo: Hi there!');
 		const vision = fake.chatRequests.find((r) => r.body.model === 'eye-model');
-		expect(vision?.body.messages[0].content[1]).toEqual({ type: 'image_url', image_url: { url: 'https://img.test/cat.png' } });
+		expect(vision?.body.messages[0].content?.[1]).toEqual({ type: 'image_url', image_url: { url: 'https://img.test/cat.png' } });
 	});
 
 	test('a category\'s list is a fallback chain across providers', async () => {

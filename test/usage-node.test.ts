@@ -6,6 +6,7 @@
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import type { INodeParameters } from 'n8n-workflow';
 import { usageClock, useUsageStore, type KeyUsage } from '../nodes/llm/usage-store';
 import { startFakeProvider } from './fake-provider';
 import { useScratchUsageStore } from './helpers/usage';
@@ -41,7 +42,7 @@ async function chat(credentialId: string, credential: Json, models: string[]) {
 	expect(nodeOutput(run).error).toBeUndefined();
 }
 
-async function usage(parameters: Json) {
+async function usage(parameters: INodeParameters) {
 	const run = await runWorkflow(chatWorkflow({ nodeType: 'n8n-nodes-byok.byokUsage', nodeName: 'BYOK Usage', items: [{ json: {} }], parameters }), {});
 	expect(JSON.stringify(run)).not.toContain(KEY);
 	const { items, error } = nodeOutput(run, 'BYOK Usage');

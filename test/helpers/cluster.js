@@ -2,7 +2,8 @@
 /**
  * Helpers for the queue-mode tests and bench/cluster.js: is Redis there, a Redis server of our
  * own (to stop and restart), "workers" as separate OS processes (cluster-child.js), and cleanup.
- * Plain JavaScript: it needs Node's process and network APIs.
+ * Plain JavaScript: it needs Node's process and network APIs. Its types for the TypeScript tests
+ * are in cluster.d.ts: change them with it.
  */
 const { fork, spawn, spawnSync } = require('node:child_process');
 const path = require('node:path');

@@ -14,9 +14,11 @@ import {
 	type IHttpRequestOptions,
 	type INodeCredentialsDetails,
 	type INodeExecutionData,
+	type INodeParameters,
 	type INodeType,
 	type INodeTypeDescription,
 	type INodeTypes,
+	type IVersionedNodeType,
 	type IRun,
 	type IWorkflowBase,
 	type IWorkflowExecuteAdditionalData,
@@ -95,7 +97,7 @@ class OtherModel implements INodeType {
 	}
 }
 
-const types: Record<string, INodeType> = {
+const types: Record<string, INodeType | IVersionedNodeType> = {
 	'n8n-nodes-byok.byokChat': new ByokChat(),
 	'n8n-nodes-byok.byokAutoRouter': new ByokAutoRouter(),
 	'n8n-nodes-byok.byokUsage': new ByokUsage(),
@@ -213,7 +215,7 @@ export function loadOptionsContext(workflowJson: TestWorkflow, credentials: Reco
 
 export interface ChatWorkflowOptions {
 	items?: Array<{ json: Record<string, unknown>; binary?: Record<string, unknown> }>;
-	parameters: Record<string, unknown>;
+	parameters: INodeParameters;
 	credentialType?: string;
 	credentialId?: string;
 	/** Several credentials (type -> id), for fallbacks on other providers. */
@@ -235,7 +237,7 @@ export interface ModelNode {
 	provider?: string;
 	credentialId?: string;
 	credentialType?: string;
-	options?: Record<string, unknown>;
+	options?: INodeParameters;
 	type?: string;
 	disabled?: boolean;
 }
