@@ -47,13 +47,14 @@ export const categoryModelSearches = Object.fromEntries(CATEGORIES.map((c) => [S
 /**
  * A model per category, each from the picked credential's live list or by ID; empty means the
  * provider's default, which a notice above them lists for the picked provider. `show`: when they
- * are shown; `instead`: what else can answer a category, for the descriptions.
+ * are shown; `instead`: what else can answer a category, for the descriptions; `withoutDefault`:
+ * what the notice says for a provider with no defaults.
  */
-export function categoryModelProperties(show: Record<string, NodeParameterValue[]>, instead = ''): INodeProperties[] {
+export function categoryModelProperties(show: Record<string, NodeParameterValue[]>, instead = '', withoutDefault = 'pick a model for each category you use'): INodeProperties[] {
 	const notices: INodeProperties[] = PROVIDERS.map((p) => ({
 		displayName: CATEGORIES.every((c) => p.routerModels[c])
 			? `Categories left empty use ${p.name}'s defaults: ${CATEGORIES.map((c) => `${LABELS[c]} ${p.routerModels[c]}`).join(' · ')}.`
-			: `${p.name} has no default models: pick a model for each category you use${instead ? `, or ${instead.replace('{label}', 'its')}` : ''}.`,
+			: `${p.name} has no default models: ${withoutDefault}${instead ? `, or ${instead.replace('{label}', 'its')}` : ''}.`,
 		name: 'categoryDefaults',
 		type: 'notice',
 		default: '',

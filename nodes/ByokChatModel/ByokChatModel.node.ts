@@ -63,7 +63,7 @@ export class ByokChatModel implements INodeType {
 				description:
 					"Whether each call of the agent or chain is classified on the spot (Fast, Balanced, Reasoning, Long Context, Vision, Code, by the Auto-Router's local classifier) and answered first by that category's model on this credential; the Model above and the fallback chain follow",
 			},
-			...categoryModelProperties(ROUTED),
+			...categoryModelProperties(ROUTED, '', 'a category left empty is answered by the Model above'),
 			modelOptionsProperty,
 		],
 	};

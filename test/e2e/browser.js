@@ -40,6 +40,7 @@ const DOCS = {
 	'chat-fallback-canvas': 'chat-fallback.png',
 	'chat-fallback-output': 'chat-fallback-output.png',
 	'router-route': 'router-route.png',
+	'chat-model-route-fields': 'chat-model-route.png',
 };
 const OWNER = { email: 'owner@byok-browser.test', firstName: 'Browser', lastName: 'Owner', password: 'ByokBrowser-Passw0rd' };
 const GOOD_KEY = 'sk-browser-good-7d1e4a';
@@ -416,6 +417,28 @@ async function editorSteps(page, { url, fake, t, shot }) {
 		await page.getByText('echo: hello agent').first().waitFor();
 		const chats = fake.chatRequests;
 		if (chats.length !== 1 || chats[0].body?.model !== 'fake-small') throw new Error(`chat requests: ${JSON.stringify(chats.map((r) => r.body?.model))}`);
+	});
+
+	step('chat-model-route', 'Route by Category on the sub-node: the six category fields appear; a coding question goes to the Code model picked from the list', async () => {
+		await canvasNode('BYOK Chat Model').dblclick();
+		await ndv.waitFor();
+		await ndv.locator('[data-test-id=parameter-input-routeByCategory]').click();
+		for (const name of ['fastModel', 'balancedModel', 'reasoningModel', 'longContextModel', 'visionModel', 'codeModel']) {
+			await ndv.locator(`[data-test-id=resource-locator-${name}]`).waitFor();
+		}
+		await ndv.locator('[data-test-id=resource-locator-codeModel] [data-test-id=rlc-input]').click();
+		await page.locator('[data-test-id=rlc-item]').filter({ hasText: 'fake-vision' }).click();
+		await shot('chat-model-route-fields');
+		await closeNdv();
+		fake.reset();
+		fake.setHandler(acceptOnlyGoodKey);
+		const input = page.locator('[data-test-id=chat-input] textarea, textarea[placeholder*="message" i]').first();
+		await input.fill('Write a Python function that merges two sorted lists, with type hints and unit tests.');
+		await input.press('Enter');
+		await waitUntil(() => fake.chatRequests.length > 0, 'the agent sent no model call');
+		await page.getByText('echo: Write a Python function').first().waitFor();
+		const models = fake.chatRequests.map((r) => r.body?.model);
+		if (models.join() !== 'fake-vision') throw new Error(`the coding question went to ${JSON.stringify(models)}, not the Code model (fake-vision)`);
 	});
 
 	for (const [i, { name, title, fn }] of steps.entries()) {
