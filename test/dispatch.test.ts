@@ -215,3 +215,21 @@ describe('BYOK Chat streams through n8n when the workflow streams', () => {
 		expect(chats()[0].body.stream).toBeUndefined();
 	});
 });
+
+describe('the breaker counts what providers do, not our own waits', () => {
+	test('requests that time out while waiting for a rate-limit slot (never sent) do not open the breaker', async () => {
+		const connection = connectionFromCredential('custom', { apiKey: KEY, baseUrl: fake.baseUrl, requestsPerMinute: 1 }, 'slot-wait');
+		const candidates: Candidate[] = [{ connection, model: 'main-model' }];
+		const settings = { timeoutMs: 300, retries: 0, breaker: { threshold: 2, cooldownMs: 60_000 } };
+		const request = { messages: simpleMessages('', 'hello', []), options: {} };
+		await complete(request, candidates, settings); // takes the minute's one slot
+		const outcomes: string[] = [];
+		for (let i = 0; i < 4; i++) {
+			const err = (await complete(request, candidates, settings).catch((e: unknown) => e)) as LlmError;
+			outcomes.push(err.attempts.map((a) => a.outcome).join());
+		}
+		// Four local timeouts, none sent: the provider was never asked, so it is not paused.
+		expect(outcomes).toEqual(['timeout', 'timeout', 'timeout', 'timeout']);
+		expect(chats()).toHaveLength(1);
+	});
+});

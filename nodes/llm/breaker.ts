@@ -93,8 +93,9 @@ export class BreakerRegistry {
 		if (s && (s.openUntil === 0 || holdsClaim(s, pass))) this.states.delete(key);
 	}
 
-	async failed(key: string, pass: BreakerPass, kind: ErrorKind, settings: BreakerSettings): Promise<void> {
-		const counted = !NOT_COUNTED.has(kind);
+	/** `sent`: false when the request never reached the provider (it timed out waiting for a slot): says nothing of its health. */
+	async failed(key: string, pass: BreakerPass, kind: ErrorKind, settings: BreakerSettings, sent = true): Promise<void> {
+		const counted = sent && !NOT_COUNTED.has(kind);
 		const shared = await sharedRedis()?.breakerFailed(...split(key), pass.probe, counted, settings.threshold, settings.cooldownMs);
 		if (shared !== undefined && shared !== UNAVAILABLE) return;
 		const s = this.touch(key, counted);

@@ -134,8 +134,9 @@ async function send(candidate: Candidate, body: Record<string, unknown>, setting
 		if (timing.streamed) timing.charge = await ticket?.settle(answer.result());
 		else ticket?.release();
 		if (settings.signal?.aborted) throw cancelled();
+		const unsent = timing.sentAt === undefined;
 		const error = deadline.aborted
-			? new LlmError('timeout', `No answer within ${Math.round(settings.timeoutMs / 1000)} s${timing.sentAt === undefined ? " (it was still waiting for a slot under the key's rate limits or budget)" : ''}.`)
+			? new LlmError('timeout', `No answer within ${Math.round(settings.timeoutMs / 1000)} s${unsent ? " (it was still waiting for a slot under the key's rate limits or budget)" : ''}.`, unsent ? { code: NOT_SENT } : {})
 			: classify(err);
 		if (!timing.streamed) throw error;
 		throw new LlmError('stream_interrupted', `The answer stopped after part of it had been streamed: ${error.providerMessage}`, { status: error.status });
@@ -168,6 +169,9 @@ function repairMessages(request: ChatRequest, answer: string, problem: string): 
 		},
 	];
 }
+
+/** The code of a timeout that came before the request was sent (waiting for a rate-limit slot or budget). */
+const NOT_SENT = 'not_sent';
 
 function cutOff(request: ChatRequest): LlmError {
 	const limit = request.options.maxTokens;
@@ -351,7 +355,7 @@ export async function complete(request: ChatRequest, candidates: Candidate[], se
 				};
 				const next = isLast ? 'no model left to try' : 'moved on to the next model';
 				if (error.kind === 'context_length') tooSmall.add(key);
-				await breakers.failed(key, pass, error.kind, breakerSettings);
+				await breakers.failed(key, pass, error.kind, breakerSettings, error.code !== NOT_SENT);
 				if (error.action === 'fail') {
 					if (error.kind !== 'cancelled') then(error.kind === 'stream_interrupted' ? 'not retried: part of the answer had been passed on' : 'not retried: the same request would fail again');
 					break candidates;
