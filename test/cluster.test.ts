@@ -96,10 +96,9 @@ withRedis('queue mode: processes sharing one credential through Redis', () => {
 		// on a loaded 2-CPU machine exceeds the slack of a shortened window; the e2e checks them
 		// with real 60 s windows, whose slack is 600 ms.)
 		expect(starts).toHaveLength(61);
-		expect(maxInWindow(starts, windowMs)).toBeLessThanOrEqual(limit);
-		// n requests take n - 1 spacings; the allowed rate is the limit per window.
-		const achieved = (starts.length - 1) / (starts[starts.length - 1] - starts[0]);
-		expect(achieved / (limit / windowMs)).toBeGreaterThanOrEqual(0.9);
+		// Never over the limit in any window, and the limit is used: with burst pacing a window fills.
+		// (Throughput against the allowed rate is a speed figure: bench/cluster.js prints it.)
+		expect(maxInWindow(starts, windowMs)).toBe(limit);
 	}, 60_000);
 
 	test('without Redis (BYOK_REDIS=off) each process has its own limit: two processes send twice as many (what Redis fixes)', async () => {

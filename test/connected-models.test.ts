@@ -118,6 +118,7 @@ describe('BYOK Chat version 2', () => {
 		expect(nodeOutput(result).items[0].json).toMatchObject({ text: 'echo: stream this', answeredBy: 'Groq (team key) · llama-3.3-70b-versatile' });
 		expect(chunks.map((c) => c.type)).toEqual(['begin', ...chunks.slice(1, -1).map(() => 'item'), 'end']);
 		expect(chunks.filter((c) => c.type === 'item').map((c) => c.content).join('')).toBe('echo: stream this');
+		expect(chunks.filter((c) => c.type === 'item').length).toBeGreaterThan(1); // piece by piece, not the whole answer at the end
 		expect(fake.chatRequests.every((r: { body: { stream?: boolean } }) => r.body.stream === true)).toBe(true);
 	});
 
@@ -126,6 +127,7 @@ describe('BYOK Chat version 2', () => {
 		const items = Array.from({ length: 6 }, (_, i) => ({ json: { p: `p${i}` } }));
 		const out = nodeOutput(await chat({ prompt: '={{ $json.p }}' }, [groq], { items })).items;
 		expect(out.map((i) => [i.json.text, i.pairedItem])).toEqual(items.map((_, i) => [`echo: p${i}`, { item: i }]));
+		expect(fake.maxInFlight).toBeGreaterThan(1);
 	});
 });
 

@@ -16,7 +16,7 @@ import { UNAVAILABLE } from '../nodes/llm/redis';
 import { redisSettings } from '../nodes/llm/redis-settings';
 import { FileUsageStore, RedisUsageStore, useUsageStore, type KeyUsage, type UsageStore } from '../nodes/llm/usage-store';
 import { startFakeProvider } from './fake-provider';
-import { deleteKeys, listKeys, redisReachableSync } from './helpers/cluster';
+import { deleteKeys, listKeys, redisClient, redisReachableSync } from './helpers/cluster';
 import { scratchDir } from './helpers/usage';
 
 type Fake = Awaited<ReturnType<typeof startFakeProvider>>;
@@ -185,9 +185,25 @@ withRedis('Redis store (queue mode), shared by processes', () => {
 		expect(15 * answered).toBeLessThan(150 + 15);
 	}, 120_000);
 
-	test('keys in Redis hold the credential id, never the API key', async () => {
+	test('keys in Redis hold the credential id, never the API key (names and values)', async () => {
 		const keys = await listKeys(REDIS_URL, PREFIX);
 		expect(keys).toEqual(expect.arrayContaining([`${PREFIX}:usage:keys`, `${PREFIX}:{cred-${PREFIX}}:usage`]));
 		expect(keys.join()).not.toContain('sk-usage-child');
+		const client = redisClient(REDIS_URL);
+		try {
+			const values: string[] = [];
+			for (const key of keys) {
+				const type = await client.type(key);
+				if (type === 'hash') values.push(JSON.stringify(await client.hgetall(key)));
+				else if (type === 'set') values.push(...(await client.smembers(key)));
+				else if (type === 'zset') values.push(...(await client.zrange(key, 0, -1)));
+				else if (type === 'string') values.push((await client.get(key)) ?? '');
+				else values.push(`unread ${type} ${key}`);
+			}
+			expect(values.join('\n')).toContain(`cred-${PREFIX}`);
+			expect(values.join('\n')).not.toContain('sk-usage-child');
+		} finally {
+			client.disconnect();
+		}
 	});
 });

@@ -8,6 +8,7 @@ import type { Category } from '../llm/catalog';
 import type { CallSettings, Candidate } from '../llm/dispatch';
 import type { ChatMessage } from '../llm/request';
 import { CATEGORIES, PROVIDERS } from '../llm/catalog';
+import { DEFAULT_LONG_CONTEXT_TOKENS } from '../llm/classifier';
 import { DEFAULT_HYBRID_THRESHOLD, route, type ClassifierMode, type Routing } from '../llm/router';
 import { chatOptionsProperty } from '../shared/chat';
 import { searchCategoryModels } from '../shared/n8n';
@@ -120,7 +121,7 @@ const routerOptions: INodeProperties[] = [
 		name: 'longContextTokens',
 		type: 'number',
 		typeOptions: { minValue: 1 },
-		default: 8000,
+		default: DEFAULT_LONG_CONTEXT_TOKENS,
 		description: 'Requests longer than this (estimated over the whole conversation) go to Long Context, whatever the task',
 	},
 ];
@@ -146,7 +147,7 @@ export async function routeItem(
 	return await route(messages, {
 		mode: classifier,
 		threshold: (options.hybridThreshold as number | undefined) ?? DEFAULT_HYBRID_THRESHOLD,
-		longContextTokens: (options.longContextTokens as number | undefined) ?? 8000,
+		longContextTokens: (options.longContextTokens as number | undefined) ?? DEFAULT_LONG_CONTEXT_TOKENS,
 		override: String(ctx.getNodeParameter('categoryOverride', itemIndex, '') ?? ''),
 		llmCandidates: classifier === 'rules' ? undefined : fast,
 		llmSettings: { ...settings, timeoutMs: ((options.classifierTimeout as number | undefined) ?? 15) * 1000, retries: 0 },

@@ -9,6 +9,7 @@ import {
 import { callSettings, modelOptionsProperty, samplingOptions } from '../shared/chat';
 import {
 	byokCredentialTest,
+	categoryModel,
 	modelProperty,
 	ownCandidate,
 	providerModelSubtitle,
@@ -17,7 +18,7 @@ import {
 	singleProviderCredentials,
 	toNodeError,
 } from '../shared/n8n';
-import { CATEGORIES, getProvider } from '../llm/catalog';
+import { CATEGORIES } from '../llm/catalog';
 import { routeByCategory } from '../llm/router';
 import { categoryModelProperties, categoryModelSearches, MODEL_PARAMETER } from '../ByokAutoRouter/description';
 import { chainOf, modelInput, notByokModel } from '../shared/chain';
@@ -86,10 +87,7 @@ export class ByokChatModel implements INodeType {
 		const options = this.getNodeParameter('options', itemIndex, {}) as IDataObject;
 		let route;
 		if (this.getNodeParameter('routeByCategory', itemIndex, false) === true) {
-			const defaults = getProvider(own.connection.provider.id).routerModels;
-			const models = Object.fromEntries(
-				CATEGORIES.map((c) => [c, String(this.getNodeParameter(MODEL_PARAMETER[c], itemIndex, '', { extractValue: true }) ?? '').trim() || defaults[c]]),
-			);
+			const models = Object.fromEntries(CATEGORIES.map((c) => [c, categoryModel(this, itemIndex, own.connection.provider, c, MODEL_PARAMETER[c])]));
 			route = routeByCategory(candidates, models);
 		}
 		return supplyByokModel(

@@ -18,7 +18,7 @@ import type { ProviderInfo } from './catalog';
 import { InputError, LlmError } from './errors';
 import { costOf, roundUsd, type Cost, type OwnPrices } from './pricing';
 import { sleep } from './sleep';
-import { addTotals, emptyTotals, usageClock, usageStore, type KeyUsage, type PeriodUsage, type Totals } from './usage-store';
+import { addTotals, emptyTotals, periodsAt, usageClock, usageStore, type KeyUsage, type PeriodUsage, type Totals } from './usage-store';
 import { UNAVAILABLE } from './redis';
 
 export type Period = 'day' | 'month';
@@ -105,14 +105,7 @@ export function readSpendSettings(data: Record<string, unknown>, provider: Provi
 }
 
 // ---------------------------------------------------------------------------------------------
-// Periods (UTC, the same for every workflow and worker)
-
-export function periodsAt(now: number): Record<Period, { key: string; endsAt: number }> {
-	const d = new Date(now);
-	const [y, m, day] = [d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()];
-	const iso = d.toISOString();
-	return { day: { key: iso.slice(0, 10), endsAt: Date.UTC(y, m, day + 1) }, month: { key: iso.slice(0, 7), endsAt: Date.UTC(y, m + 1, 1) } };
-}
+// Periods (UTC, the same for every workflow and worker: usage-store.ts periodsAt)
 
 function periodUsage(usage: KeyUsage, period: Period, key: string): PeriodUsage {
 	const periods = period === 'day' ? usage.days : usage.months;

@@ -41,6 +41,8 @@ export interface ProviderInfo {
 	headerFields?: HeaderField[];
 	/** The provider's id in the price table (@pydantic/genai-prices); none: prices only from the credential. */
 	priceTable?: string;
+	/** A prefix the provider's model list puts before model names that the price table does not use (Gemini's "models/"). */
+	listedModelPrefix?: string;
 	docsUrl: string;
 }
 
@@ -78,6 +80,7 @@ export const PROVIDERS: readonly ProviderInfo[] = [
 		name: 'Google Gemini',
 		credentialType: 'byokGeminiApi',
 		priceTable: 'google',
+		listedModelPrefix: 'models/',
 		defaultBaseUrl: 'https://generativelanguage.googleapis.com/v1beta/openai',
 		apiKeyRequired: true,
 		defaultModel: 'gemini-2.5-flash',

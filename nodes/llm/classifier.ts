@@ -96,6 +96,14 @@ export function textOf(message: ChatMessage): string {
 	return out;
 }
 
+/** The system (and developer) messages' text, joined. */
+export function systemTextOf(messages: readonly ChatMessage[]): string {
+	return messages
+		.filter((m) => m?.role === 'system' || m?.role === 'developer')
+		.map(textOf)
+		.join('\n');
+}
+
 function hasImage(message: ChatMessage): boolean {
 	const content = (message as { content?: unknown }).content;
 	if (!Array.isArray(content)) return false;
@@ -240,11 +248,7 @@ function classify(messages: ChatMessage[], options: RulesOptions): RouterDecisio
 
 	// A system prompt that describes the task ("translate the user's message", "output only SQL")
 	// is the instruction and the user turn its data: it decides, unless it is unsure what the task is.
-	const systemText = list
-		.filter((m) => m?.role === 'system' || m?.role === 'developer')
-		.map(textOf)
-		.join('\n')
-		.slice(0, 2000);
+	const systemText = systemTextOf(list).slice(0, 2000);
 	const own = scoreText(userText);
 	if (systemText && matches(DIRECTIVE_RE, systemText.toLowerCase())) {
 		const task = scoreText(systemText);

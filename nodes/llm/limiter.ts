@@ -62,8 +62,8 @@ function abortable<T>(promise: Promise<T>, signal?: AbortSignal): Promise<T> {
 /**
  * One key's requests today as this process knows them: the count itself without Redis; with
  * Redis, the last count Redis gave plus what this process sent while Redis could not answer
- * (`unsynced`, written back when it answers again). A count that outlives the process (a store
- * in the n8n user folder) would take this class's place.
+ * (`unsynced`, written back when it answers again). Without Redis, the usage store's count
+ * (`storedDays`, kept across restarts) is used, and this one only when that store is unavailable.
  */
 class DayCount {
 	used = 0;

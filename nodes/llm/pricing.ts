@@ -48,7 +48,8 @@ export function costOf(provider: ProviderInfo, own: OwnPrices | undefined, model
 		output_tokens: output ?? 0,
 		output_reasoning_tokens: Math.min(usage.reasoningTokens ?? 0, output ?? 0) || undefined,
 	};
-	const names = [...new Set(models.filter((m): m is string => !!m).flatMap((m) => [m, m.replace(/^models\//, '')]))];
+	const prefix = provider.listedModelPrefix;
+	const names = [...new Set(models.filter((m): m is string => !!m).flatMap((m) => (prefix && m.startsWith(prefix) ? [m, m.slice(prefix.length)] : [m])))];
 	for (const name of names) {
 		let priced: ReturnType<typeof calcPrice>;
 		try {

@@ -3,7 +3,7 @@
  * or both), and which candidates (provider + model, in order) serve a category.
  */
 import { CATEGORIES, getProvider, providerForModel, type Category } from './catalog';
-import { classifyByRules, textOf, type RouterDecision } from './classifier';
+import { classifyByRules, systemTextOf, textOf, type RouterDecision } from './classifier';
 import { complete, type CallSettings, type Candidate } from './dispatch';
 import { InputError, LlmError } from './errors';
 import type { ChatMessage } from './request';
@@ -57,11 +57,7 @@ export function classificationMessages(messages: ChatMessage[]): ChatMessage[] {
 	const users = messages.filter((m) => m.role === 'user');
 	const last = users.length ? textOf(users[users.length - 1]) : '';
 	const request = last.length > REQUEST_HEAD + REQUEST_TAIL ? `${last.slice(0, REQUEST_HEAD)}\n...\n${last.slice(-REQUEST_TAIL)}` : last;
-	const system = messages
-		.filter((m) => m.role === 'system' || m.role === 'developer')
-		.map(textOf)
-		.join('\n')
-		.trim();
+	const system = systemTextOf(messages).trim();
 	const previous = users.length > 1 ? textOf(users[users.length - 2]).trim() : '';
 	const parts: string[] = [];
 	if (system) parts.push(quoted('System prompt of the conversation (context only):', clip(system, CONTEXT_CHARS)));
@@ -186,10 +182,10 @@ function isProviderId(id: string): boolean {
  * answers first; the head's own model and the rest of the chain follow as fallbacks. A category
  * with no model (none set and no provider default) goes straight to the chain.
  */
-export function routeByCategory(chain: Candidate[], models: Partial<Record<Category, string>>, longContextTokens?: number) {
+export function routeByCategory(chain: Candidate[], models: Partial<Record<Category, string>>) {
 	const [head] = chain;
 	return (messages: ChatMessage[]): { candidates: Candidate[]; routing: Routing } => {
-		const decision = classifyByRules(messages, { longContextTokens });
+		const decision = classifyByRules(messages);
 		const routing: Routing = { ...decision, classifier: 'rules' };
 		const model = models[decision.category];
 		return { candidates: model && model !== head.model ? [{ ...head, model }, ...chain] : chain, routing };

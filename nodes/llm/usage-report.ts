@@ -3,10 +3,10 @@
  * requests, tokens in and out, cost, budgets and top models, from the usage store, plus the
  * same as plain text for a message (Slack, mail). Read-only; knows nothing of n8n.
  */
-import { budgetStatus, periodsAt, usageWritten, type BudgetStatus } from './budgets';
+import { budgetStatus, usageWritten, type BudgetStatus } from './budgets';
 import { roundUsd } from './pricing';
 import { UNAVAILABLE } from './redis';
-import { emptyTotals, usageClock, usageStore, type KeyUsage, type PeriodUsage, type Totals } from './usage-store';
+import { emptyTotals, periodsAt, usageClock, usageStore, type KeyUsage, type PeriodUsage, type Totals } from './usage-store';
 
 export interface ModelUse {
 	model: string;
@@ -73,9 +73,7 @@ function periodReport(period: string, usage: PeriodUsage | undefined, top: numbe
 function keyReport(usage: KeyUsage, now: number, o: ReportOptions): KeyReport {
 	const top = o.topModels ?? 5;
 	const periods = periodsAt(now);
-	const d = new Date(now);
-	const yesterday = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate() - 1)).toISOString().slice(0, 10);
-	const lastMonth = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - 1, 1)).toISOString().slice(0, 7);
+	const [yesterday, lastMonth] = [periods.day.previousKey, periods.month.previousKey];
 	const report: KeyReport = {
 		credential: usage.label,
 		credentialId: usage.credentialId,
@@ -131,7 +129,7 @@ function budgetsLine(status: BudgetStatus): string {
 
 /** The report as plain text, one block per key, for a chat message or a mail. */
 export function reportText(keys: KeyReport[], now = usageClock.now()): string {
-	const today = new Date(now).toISOString().slice(0, 10);
+	const today = periodsAt(now).day.key;
 	const sum = (pick: (k: KeyReport) => PeriodReport) => ({
 		requests: keys.reduce((s, k) => s + pick(k).requests, 0),
 		cost: roundUsd(keys.reduce((s, k) => s + pick(k).costUsd, 0)),

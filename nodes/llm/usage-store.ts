@@ -27,7 +27,7 @@ import { mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promis
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type Redis from 'ioredis';
-import { connectRedis, UNAVAILABLE, type Maybe } from './redis';
+import { connectRedis, UNAVAILABLE, type DayAnswer, type Maybe } from './redis';
 import { redisSettings, usageFileSettings, type RedisSettings } from './redis-settings';
 import { sleep } from './sleep';
 
@@ -101,11 +101,20 @@ function emptyUsage(credentialId: string): KeyUsage {
 	return { credentialId, label: credentialId, provider: '', days: {}, months: {}, reserved: {}, updatedAt: 0 };
 }
 
+/** The day and month (UTC) at `now`: their keys in `days`/`months`, when they end, and the key of the one before. */
+export function periodsAt(now: number): Record<'day' | 'month', { key: string; endsAt: number; previousKey: string }> {
+	const d = new Date(now);
+	const [y, m, day] = [d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()];
+	return {
+		day: { key: d.toISOString().slice(0, 10), endsAt: Date.UTC(y, m, day + 1), previousKey: new Date(Date.UTC(y, m, day - 1)).toISOString().slice(0, 10) },
+		month: { key: d.toISOString().slice(0, 7), endsAt: Date.UTC(y, m + 1, 1), previousKey: new Date(Date.UTC(y, m - 1, 1)).toISOString().slice(0, 7) },
+	};
+}
+
 /** Drops what no report needs: days before yesterday, months before last month, reservations past their time. */
 function prune(usage: KeyUsage, now: number): void {
-	const today = new Date(now);
-	const yesterday = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate() - 1)).toISOString().slice(0, 10);
-	const lastMonth = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth() - 1, 1)).toISOString().slice(0, 7);
+	const periods = periodsAt(now);
+	const [yesterday, lastMonth] = [periods.day.previousKey, periods.month.previousKey];
 	for (const day of Object.keys(usage.days)) if (day < yesterday) delete usage.days[day];
 	for (const month of Object.keys(usage.months)) if (month < lastMonth) delete usage.months[month];
 	for (const [id, reservation] of Object.entries(usage.reserved)) if (reservation.until <= now) delete usage.reserved[id];
@@ -430,7 +439,7 @@ export class RedisUsageStore extends BatchingStore {
  * here so a restart does not reset it.
  */
 export const storedDays = {
-	async takeDay(credentialId: string, limit: number, dayMs: number): Promise<Maybe<{ ok: boolean; used: number; resetAt: number }>> {
+	async takeDay(credentialId: string, limit: number, dayMs: number): Promise<Maybe<DayAnswer>> {
 		return await usageStore().update(credentialId, (usage) => {
 			const now = usageClock.now();
 			if (!usage.requestsPerDay || now >= usage.requestsPerDay.resetAt) usage.requestsPerDay = { used: 0, resetAt: now + dayMs };

@@ -225,10 +225,22 @@ export async function candidateFor(ctx: IExecuteFunctions | ISupplyDataFunctions
 	return { connection: { provider, baseUrl: '', headers: {}, secrets: [], credentialId: id, label, limits: {} }, model, unusable: connection };
 }
 
+/** A model field's value (a resource locator or plain text), trimmed; '' when empty. */
+export function modelParameter(ctx: IExecuteFunctions | ISupplyDataFunctions, parameter: string, itemIndex: number): string {
+	return String(ctx.getNodeParameter(parameter, itemIndex, '', { extractValue: true }) ?? '').trim();
+}
+
+/** A category's model: its field (`parameter`), or the provider's default for the category ('' when neither). */
+export function categoryModel(ctx: IExecuteFunctions | ISupplyDataFunctions, itemIndex: number, provider: ProviderInfo, category: Category, parameter: string): string {
+	return modelParameter(ctx, parameter, itemIndex) || (provider.routerModels[category] ?? '');
+}
+
+const NO_MODEL = 'No model is selected. Pick one from the list or enter its ID.';
+
 /** The node's own candidate: the picked credential's provider (Provider) with the chosen Model. */
 export async function ownCandidate(ctx: IExecuteFunctions | ISupplyDataFunctions, itemIndex: number): Promise<Candidate> {
-	const model = String(ctx.getNodeParameter('model', itemIndex, '', { extractValue: true }) ?? '').trim();
-	if (!model) throw new InputError('model', 'No model is selected. Pick one from the list or enter its ID.');
+	const model = modelParameter(ctx, 'model', itemIndex);
+	if (!model) throw new InputError('model', NO_MODEL);
 	return await candidateFor(ctx, ctx.getNodeParameter('provider', itemIndex) as string, model, itemIndex);
 }
 
@@ -238,7 +250,7 @@ export async function ownCandidate(ctx: IExecuteFunctions | ISupplyDataFunctions
  */
 export async function ownCategoryCandidate(ctx: IExecuteFunctions, itemIndex: number, category: Category, parameter: string, label: string): Promise<Candidate> {
 	const provider = getProvider(ctx.getNodeParameter('provider', itemIndex) as string);
-	const model = String(ctx.getNodeParameter(parameter, itemIndex, '', { extractValue: true }) ?? '').trim() || provider.routerModels[category];
+	const model = categoryModel(ctx, itemIndex, provider, category, parameter);
 	if (!model) {
 		throw new InputError(parameter, `No ${label} model is set, and ${provider.name} has no default for it. Pick one under ${label} Model, or connect a BYOK Chat Model to the ${label} input.`);
 	}
@@ -247,7 +259,7 @@ export async function ownCategoryCandidate(ctx: IExecuteFunctions, itemIndex: nu
 
 /** BYOK Chat version 1's candidates for one item: the first provider with the chosen model, then the fallbacks. */
 export async function candidatesFor(ctx: IExecuteFunctions, itemIndex: number, primaryModel: string): Promise<Candidate[]> {
-	if (!primaryModel) throw new InputError('model', 'No model is selected. Pick one from the list or enter its ID.');
+	if (!primaryModel) throw new InputError('model', NO_MODEL);
 	const [primary] = selectedProviders(ctx, itemIndex);
 	const fallbacks = (ctx.getNodeParameter('fallbacks.fallback', itemIndex, []) as Array<{ provider: string; model: string }>) ?? [];
 	return await toCandidates(ctx, itemIndex, [

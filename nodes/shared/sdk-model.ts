@@ -139,14 +139,16 @@ export class ByokModel extends BaseChatModel {
 		const callOptions = (config ?? {}) as ChatModelConfig & { signal?: AbortSignal; stop?: string[] };
 		const signals = [settings.signal, callOptions.abortSignal, callOptions.signal, stop].filter((s): s is AbortSignal => s !== undefined);
 		const stopSequences = [...(options.stop ?? []), ...(callOptions.stop ?? callOptions.stopSequences ?? [])];
-		const request = {
-			messages: toChatMessages(messages),
-			options: { ...options, stop: stopSequences.length ? stopSequences : undefined, tools: toToolDefinitions(this.tools) },
-		};
 		const callSettings: CallSettings = { ...settings, signal: signals.length ? AbortSignal.any(signals) : undefined, onDelta };
-		const routed = this.#setup.route?.(request.messages);
+		let routed: ReturnType<NonNullable<ModelSetup['route']>> | undefined;
 		let result: ChatResult;
 		try {
+			// Inside the try: a message or tool n8n hands over that cannot be sent is an input error, shown like the others.
+			const request = {
+				messages: toChatMessages(messages),
+				options: { ...options, stop: stopSequences.length ? stopSequences : undefined, tools: toToolDefinitions(this.tools) },
+			};
+			routed = this.#setup.route?.(request.messages);
 			result = await complete(request, routed?.candidates ?? candidates, callSettings);
 		} catch (err) {
 			throw toError(err);

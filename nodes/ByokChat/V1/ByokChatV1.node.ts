@@ -16,6 +16,7 @@ import {
 	byokCredentialTest,
 	candidatesFor,
 	fallbacksProperty,
+	modelParameter,
 	modelProperty,
 	providerCredentials,
 	providersProperty,
@@ -47,7 +48,7 @@ export class ByokChatV1 implements INodeType {
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		return await runItems(this, 1, async (i, secrets, signal) => {
-			const model = String(this.getNodeParameter('model', i, '', { extractValue: true }) ?? '').trim();
+			const model = modelParameter(this, 'model', i);
 			const candidates = await candidatesFor(this, i, model);
 			secrets.push(...candidates.flatMap((c) => c.connection.secrets));
 			const options = this.getNodeParameter('options', i, {}) as IDataObject;
