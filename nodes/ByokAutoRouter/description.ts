@@ -22,6 +22,9 @@ export const LABELS: Record<Category, string> = {
 	code: 'Code',
 };
 
+/** The Auto-Router's category inputs: six share the node's bottom edge, about 48 px each, so longer names run into each other on the canvas. */
+export const INPUT_LABELS: Record<Category, string> = { ...LABELS, reasoning: 'Reason', long_context: 'Long' };
+
 export const HINTS: Record<Category, string> = {
 	fast: 'Short, simple, low-stakes requests',
 	balanced: 'Everyday writing and explanation',
@@ -63,7 +66,7 @@ export function categoryModelProperties(show: Record<string, NodeParameterValue[
 	}));
 	const fields = CATEGORIES.map((category): INodeProperties => {
 		const label = LABELS[category];
-		const other = instead ? ` ${instead[0].toUpperCase()}${instead.slice(1).replace('{label}', `the ${label}`)} answers this category instead.` : '';
+		const other = instead ? ` ${instead[0].toUpperCase()}${instead.slice(1).replace('{label}', `the ${INPUT_LABELS[category]}`)} answers this category instead.` : '';
 		const description = `${HINTS[category]}. Empty: the provider's default (above).${other}`;
 		return {
 			displayName: `${label} Model`,

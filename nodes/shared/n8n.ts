@@ -248,11 +248,11 @@ export async function ownCandidate(ctx: IExecuteFunctions | ISupplyDataFunctions
  * An Auto-Router category's own candidate: the picked credential's provider with the category's
  * model (`parameter`), or the provider's default for the category when it is empty.
  */
-export async function ownCategoryCandidate(ctx: IExecuteFunctions, itemIndex: number, category: Category, parameter: string, label: string): Promise<Candidate> {
+export async function ownCategoryCandidate(ctx: IExecuteFunctions, itemIndex: number, category: Category, parameter: string, label: string, inputLabel: string): Promise<Candidate> {
 	const provider = getProvider(ctx.getNodeParameter('provider', itemIndex) as string);
 	const model = categoryModel(ctx, itemIndex, provider, category, parameter);
 	if (!model) {
-		throw new InputError(parameter, `No ${label} model is set, and ${provider.name} has no default for it. Pick one under ${label} Model, or connect a BYOK Chat Model to the ${label} input.`);
+		throw new InputError(parameter, `No ${label} model is set, and ${provider.name} has no default for it. Pick one under ${label} Model, or connect a BYOK Chat Model to the ${inputLabel} input.`);
 	}
 	return await candidateFor(ctx, provider.id, model, itemIndex);
 }

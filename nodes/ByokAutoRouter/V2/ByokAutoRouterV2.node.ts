@@ -18,7 +18,7 @@ import type { Candidate } from '../../llm/dispatch';
 import { connectedChains, modelInput } from '../../shared/chain';
 import { answerItem, callSettings, promptProperties, readRequest, responseFormatProperties, resultJson, runItems } from '../../shared/chat';
 import { byokCredentialTest, ownCategoryCandidate, providerProperty, singleProviderCredentialsWhen } from '../../shared/n8n';
-import { CATEGORY_OUTPUTS, categoryModelProperties, categoryModelSearches, categoryOverrideProperty, LABELS, MODEL_PARAMETER, routeItem, routerOptionsProperty } from '../description';
+import { CATEGORY_OUTPUTS, categoryModelProperties, categoryModelSearches, categoryOverrideProperty, INPUT_LABELS, LABELS, MODEL_PARAMETER, routeItem, routerOptionsProperty } from '../description';
 
 const ROUTE = { mode: ['route'] };
 
@@ -28,7 +28,7 @@ const ROUTE = { mode: ['route'] };
  * then marks that input as required. (n8n ends an expression at the first "}}": none inside.)
  */
 const FAST_REQUIRED = '$parameter["mode"] === "classify" && $parameter["classifier"] !== "rules"';
-const categoryInputs = CATEGORIES.map((c) => ({ ...modelInput(LABELS[c]), required: c === 'fast' ? '@' : false }));
+const categoryInputs = CATEGORIES.map((c) => ({ ...modelInput(INPUT_LABELS[c]), required: c === 'fast' ? '@' : false }));
 const INPUTS: `={{${string}}}` = `={{["main"].concat(${JSON.stringify(categoryInputs).replace(/}}/g, '} }').replace('"@"', FAST_REQUIRED)})}}`;
 
 export class ByokAutoRouterV2 implements INodeType {
@@ -121,9 +121,9 @@ export class ByokAutoRouterV2 implements INodeType {
 				chains ??= connectedChains(this, i);
 				let candidates = (await chains)[CATEGORIES.indexOf(category)];
 				if (!candidates && mode !== 'route') {
-					throw new NodeOperationError(this.getNode(), `Classify Only has no model of its own: connect a BYOK Chat Model to the ${LABELS[category]} input, or use the Rules classifier.`, { itemIndex: i });
+					throw new NodeOperationError(this.getNode(), `Classify Only has no model of its own: connect a BYOK Chat Model to the ${INPUT_LABELS[category]} input, or use the Rules classifier.`, { itemIndex: i });
 				}
-				candidates ??= [await ownCategoryCandidate(this, i, category, MODEL_PARAMETER[category], LABELS[category])];
+				candidates ??= [await ownCategoryCandidate(this, i, category, MODEL_PARAMETER[category], LABELS[category], INPUT_LABELS[category])];
 				secrets.push(...candidates.flatMap((c) => c.connection.secrets));
 				return candidates;
 			};
