@@ -367,7 +367,9 @@ async function agentPhase(context) {
 	await streamingCheck(context);
 
 	// Keys: nowhere in what n8n printed, logged or stored (its database holds credentials encrypted).
-	const stored = [path.join(scratch.userFolder, '.n8n', 'database.sqlite'), logFile, path.join(scratch.dir, 'n8n-agent-server.log')].filter((f) => fs.existsSync(f));
+	// With SQLite in WAL mode the newest execution data may still be in the -wal file.
+	const database = path.join(scratch.userFolder, '.n8n', 'database.sqlite');
+	const stored = [database, `${database}-wal`, `${database}-shm`, logFile, path.join(scratch.dir, 'n8n-agent-server.log')].filter((f) => fs.existsSync(f));
 	const leaks = KEYS.flatMap((key) => [
 		...(outputs.some((o) => o.includes(key)) ? [`execute output: ${key.slice(0, 12)}...`] : []),
 		...stored.filter((f) => fs.readFileSync(f).includes(key)).map((f) => `${path.basename(f)}: ${key.slice(0, 12)}...`),
