@@ -274,7 +274,7 @@ describe('Auto-Router version 2', () => {
 		expect(shape({ mode: 'route' }, versions[1].description).outputs).toHaveLength(1);
 		expect(shape({ mode: 'route', outputs: 'one' }).outputs).toEqual(['main']);
 		expect(shape({ mode: 'route', outputs: 'perCategory' }).outputs).toEqual(['main:Fast', 'main:Balanced', 'main:Reasoning', 'main:Long Context', 'main:Vision', 'main:Code']);
-		expect(shape({ mode: 'route', outputs: 'one' }).inputs).toEqual(['main', ...CATEGORIES.map((_, k) => `ai_languageModel:${['Fast', 'Balanced', 'Reasoning', 'Long Context', 'Vision', 'Code'][k]}`)]);
+		expect(shape({ mode: 'route', outputs: 'one' }).inputs).toEqual(['main', ...CATEGORIES.map((_, k) => `ai_languageModel:${['Fast', 'Balanced', 'Reason', 'Long', 'Vision', 'Code'][k]}`)]);
 	});
 });
 
